@@ -1,0 +1,375 @@
+//! The contract model: every rule with its provenance, limits with their unit, error catalogues and check order, as data.
+//!
+//! One source of truth. The mock enforces these tables, the conformance checks expect
+//! them, and the generated documentation prints them. A provider is a [`Contract`]
+//! value; AWS Step Functions is [`aws::CONTRACT`].
+//!
+//! ```
+//! use tasktoken::contract::{aws, Provenance, Unit};
+//!
+//! let output = aws::SEND_TASK_SUCCESS.member("output").unwrap();
+//! assert_eq!(output.limit.max, 262_144);
+//! assert_eq!(output.limit.unit, Unit::Utf8Bytes);
+//! assert_eq!(aws::TASK_TIMED_OUT.rule.provenance, Provenance::Observed);
+//! ```
+
+pub mod aws;
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Where a rule comes from. Shown next to every rule in reports and docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provenance {
+    /// A real endpoint was seen doing this (recorded response, real-cloud test, pasted log).
+    Observed,
+    /// The API reference or the service model says so; nobody recorded it.
+    Documented,
+    /// Our decision where the sources are silent. Advisory under the `relaxed` profile.
+    Inferred,
+}
+
+impl Provenance {
+    /// The lowercase label used in reports and docs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Provenance::Observed => "observed",
+            Provenance::Documented => "documented",
+            Provenance::Inferred => "inferred",
+        }
+    }
+}
+
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One rule of a contract: an id, what it says, its provenance and a short source.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Stable id, such as `aws.limit.output`. Checks and reports refer to rules by id.
+    pub id: &'static str,
+    /// One sentence: what the rule says.
+    pub summary: &'static str,
+    /// Observed, documented or inferred.
+    pub provenance: Provenance,
+    /// Where it comes from (a section of the research notes, a page, a test).
+    pub source: &'static str,
+}
+
+/// The unit a length limit is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    /// Unicode scalar values of the decoded string (Rust `char`s; Smithy's `length` trait).
+    Characters,
+    /// Bytes of the decoded string encoded as UTF-8 (after JSON unescaping or form decoding).
+    Utf8Bytes,
+    /// Bytes on the wire, before any decoding.
+    WireBytes,
+}
+
+impl Unit {
+    /// How long `value` is in this unit.
+    ///
+    /// ```
+    /// use tasktoken::contract::Unit;
+    /// assert_eq!(Unit::Characters.measure("€😀"), 2);
+    /// assert_eq!(Unit::Utf8Bytes.measure("€😀"), 7);
+    /// ```
+    pub fn measure(self, value: &str) -> usize {
+        match self {
+            Unit::Characters => value.chars().count(),
+            Unit::Utf8Bytes | Unit::WireBytes => value.len(),
+        }
+    }
+
+    /// The unit's name as docs print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::Characters => "characters",
+            Unit::Utf8Bytes => "UTF-8 bytes",
+            Unit::WireBytes => "bytes on the wire",
+        }
+    }
+}
+
+/// An inclusive length range in a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    /// Smallest accepted length.
+    pub min: usize,
+    /// Largest accepted length.
+    pub max: usize,
+    /// What is counted.
+    pub unit: Unit,
+}
+
+/// Which side of a [`Limit`] a value falls off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Shorter than `min`.
+    TooShort,
+    /// Longer than `max`.
+    TooLong,
+}
+
+impl Limit {
+    /// `Ok` when `value` is within the limit, else which bound it breaks.
+    pub fn check(&self, value: &str) -> Result<(), Bound> {
+        let n = self.unit.measure(value);
+        if n < self.min {
+            Err(Bound::TooShort)
+        } else if n > self.max {
+            Err(Bound::TooLong)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A request member (AWS JSON member, Alibaba parameter) of an operation.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Name on the wire (`taskToken`, `TaskToken`).
+    pub name: &'static str,
+    /// Whether a request without it is rejected.
+    pub required: bool,
+    /// Its length limit.
+    pub limit: Limit,
+    /// The rule that sets the limit.
+    pub rule: &'static Rule,
+}
+
+/// What an operation does to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Completes the task successfully with an output.
+    Succeed,
+    /// Completes the task as failed, with an optional error and cause.
+    Fail,
+    /// Keeps a pending task alive (restarts its heartbeat deadline).
+    Heartbeat,
+}
+
+/// One operation of a provider's API.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct Operation {
+    /// The operation's name (`SendTaskSuccess`).
+    pub name: &'static str,
+    /// How a request names it: the `X-Amz-Target` value, or the `Action` parameter.
+    pub wire_name: &'static str,
+    /// What it does to the task.
+    pub action: Action,
+    /// Members in model order (the order validation messages list them in).
+    pub members: &'static [Member],
+    /// Codes of the errors the API reference lists for it.
+    pub errors: &'static [&'static str],
+}
+
+impl Operation {
+    /// The member called `name`.
+    pub fn member(&self, name: &str) -> Option<&'static Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}
+
+/// One entry of an error catalogue.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorSpec {
+    /// The error code (`TaskTimedOut`, `TaskAlreadyCompleted`).
+    pub code: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// AWS `__type` namespace (`com.amazonaws.swf.service.v2.model`); empty where the wire has none.
+    pub namespace: &'static str,
+    /// Exact message template, `%s` filled in at run time; `None` when the body has no message.
+    pub message: Option<&'static str>,
+    /// The rule: when it is returned, with provenance and source.
+    pub rule: &'static Rule,
+}
+
+impl ErrorSpec {
+    /// The message with each `%s` replaced, in order, by `args`.
+    ///
+    /// ```
+    /// use tasktoken::contract::aws;
+    /// assert_eq!(
+    ///     aws::INVALID_OUTPUT.render_message(&["x"]).unwrap(),
+    ///     "Invalid Output: 'x'"
+    /// );
+    /// ```
+    pub fn render_message(&self, args: &[&str]) -> Option<String> {
+        let template = self.message?;
+        let mut out = String::with_capacity(template.len());
+        let mut args = args.iter();
+        let mut rest = template;
+        while let Some(i) = rest.find("%s") {
+            out.push_str(&rest[..i]);
+            out.push_str(args.next().copied().unwrap_or(""));
+            rest = &rest[i + 2..];
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    /// `namespace#Code`, or the bare code when there is no namespace.
+    pub fn qualified_code(&self) -> String {
+        if self.namespace.is_empty() {
+            self.code.to_owned()
+        } else {
+            format!("{}#{}", self.namespace, self.code)
+        }
+    }
+}
+
+/// One step of request processing; a contract lists them in the order they apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStep {
+    /// Whole request size against the wire limit.
+    BodySize,
+    /// The body parses (as a JSON object, or as form parameters).
+    Parse,
+    /// The operation is known (target header, `Action`, `Version`).
+    Operation,
+    /// Signature, when strict authentication is on.
+    Authentication,
+    /// Each known member has the right type.
+    MemberTypes,
+    /// Required members present, lengths within limits.
+    Validation,
+    /// The token is one this service issued.
+    Token,
+    /// The task is still open.
+    TaskState,
+    /// The output is valid JSON and within the provider's payload limit.
+    Output,
+}
+
+impl CheckStep {
+    /// The kebab-case name.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckStep::BodySize => "body-size",
+            CheckStep::Parse => "parse",
+            CheckStep::Operation => "operation",
+            CheckStep::Authentication => "authentication",
+            CheckStep::MemberTypes => "member-types",
+            CheckStep::Validation => "validation",
+            CheckStep::Token => "token",
+            CheckStep::TaskState => "task-state",
+            CheckStep::Output => "output",
+        }
+    }
+}
+
+/// The providers this crate models.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// AWS Step Functions (awsJson1_0).
+    Aws,
+}
+
+impl Provider {
+    /// Lowercase name (`aws`, `alibaba`), as the control API and CLI spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Aws => "aws",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "aws" => Ok(Provider::Aws),
+            other => Err(format!("unknown provider {other:?} (expected aws)")),
+        }
+    }
+}
+
+/// A provider's whole contract.
+#[derive(Debug, Serialize)]
+pub struct Contract {
+    /// Which provider.
+    pub provider: Provider,
+    /// Human name of the service.
+    pub service: &'static str,
+    /// Protocol summary (method, path, content type, signing).
+    pub protocol: &'static str,
+    /// Operations.
+    pub operations: &'static [&'static Operation],
+    /// The full error catalogue.
+    pub errors: &'static [&'static ErrorSpec],
+    /// Largest accepted request, in bytes on the wire.
+    pub max_request_bytes: usize,
+    /// The rule behind `max_request_bytes`.
+    pub request_size_rule: &'static Rule,
+    /// The order in which checks apply, each step with the rule that places it.
+    pub check_order: &'static [(CheckStep, &'static Rule)],
+    /// Task semantics and wire rules not attached to a member or error.
+    pub rules: &'static [&'static Rule],
+}
+
+impl Contract {
+    /// The operation a request names (`X-Amz-Target` value or `Action`).
+    pub fn operation_by_wire_name(&self, wire_name: &str) -> Option<&'static Operation> {
+        self.operations
+            .iter()
+            .copied()
+            .find(|op| op.wire_name == wire_name)
+    }
+
+    /// The catalogue entry for `code`.
+    pub fn error(&self, code: &str) -> Option<&'static ErrorSpec> {
+        self.errors.iter().copied().find(|e| e.code == code)
+    }
+
+    /// Every rule of the contract: semantics, limits, errors, order; each once, by id.
+    pub fn all_rules(&self) -> Vec<&'static Rule> {
+        let mut out: Vec<&'static Rule> = Vec::new();
+        let mut push = |r: &'static Rule| {
+            if !out.iter().any(|x| x.id == r.id) {
+                out.push(r);
+            }
+        };
+        self.rules.iter().for_each(|r| push(r));
+        push(self.request_size_rule);
+        for op in self.operations {
+            op.members.iter().for_each(|m| push(m.rule));
+        }
+        self.errors.iter().for_each(|e| push(e.rule));
+        self.check_order.iter().for_each(|(_, r)| push(r));
+        out
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&'static Rule> {
+        self.all_rules().into_iter().find(|r| r.id == id)
+    }
+}
+
+impl Provider {
+    /// This provider's contract.
+    pub fn contract(self) -> &'static Contract {
+        match self {
+            Provider::Aws => &aws::CONTRACT,
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! The task state machine, provider-neutral: PENDING until the first completion, deadlines on the injected clock, exactly one winner.
+//!
+//! Tasks live in shards of dense vectors. A task id encodes its shard and slot, so a lookup
+//! is one lock and one index; completions on one task serialise on its shard's lock, which
+//! makes every operation linearizable: of N concurrent completions exactly one sees PENDING.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::Serialize;
+
+use super::clock::Clock;
+use super::token::{TokenCodec, TokenLengthError, DEFAULT_AWS_TOKEN_LEN};
+use crate::contract::Provider;
+
+const SHARDS: usize = 64;
+
+/// A task's id, as the control API shows it (a decimal number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub u64);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(TaskId)
+    }
+}
+
+impl Serialize for TaskId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Waiting for a completion.
+    Pending,
+    /// Completed by a success report.
+    Succeeded,
+    /// Completed by a failure report.
+    Failed,
+    /// Passed its overall or heartbeat deadline.
+    TimedOut,
+}
+
+/// Which deadline closed a timed-out task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeoutKind {
+    /// The overall `TimeoutSeconds`.
+    Task,
+    /// `HeartbeatSeconds` without a heartbeat.
+    Heartbeat,
+}
+
+/// What a new task looks like.
+///
+/// ```
+/// use tasktoken::{Provider, TaskSpec};
+/// let spec = TaskSpec::new(Provider::Aws).timeout_seconds(60).heartbeat_seconds(10);
+/// assert_eq!(spec.timeout_seconds, Some(60));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSpec {
+    /// Which provider's token to mint.
+    pub provider: Provider,
+    /// Overall deadline, from creation.
+    pub timeout_seconds: Option<u64>,
+    /// Heartbeat deadline, restarted by each heartbeat.
+    pub heartbeat_seconds: Option<u64>,
+    /// Token length in characters; the store's default when `None`.
+    pub token_length: Option<usize>,
+}
+
+impl TaskSpec {
+    /// A task with no deadlines and a default-length token.
+    pub fn new(provider: Provider) -> TaskSpec {
+        TaskSpec {
+            provider,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            token_length: None,
+        }
+    }
+
+    /// Sets the overall timeout.
+    pub fn timeout_seconds(mut self, s: u64) -> Self {
+        self.timeout_seconds = Some(s);
+        self
+    }
+
+    /// Sets the heartbeat timeout.
+    pub fn heartbeat_seconds(mut self, s: u64) -> Self {
+        self.heartbeat_seconds = Some(s);
+        self
+    }
+
+    /// Sets the token length.
+    pub fn token_length(mut self, len: usize) -> Self {
+        self.token_length = Some(len);
+        self
+    }
+}
+
+/// A freshly created task: its id and its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTask {
+    /// The token a worker reports with.
+    pub task_token: String,
+    /// The id the control API reads the task by.
+    pub task_id: TaskId,
+}
+
+/// What a caller asks of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion<'a> {
+    /// Report success with this output (already decoded from the wire).
+    Succeed {
+        /// The output, exactly as it will be stored.
+        output: &'a str,
+    },
+    /// Report failure.
+    Fail {
+        /// Error name, if any.
+        error: Option<&'a str>,
+        /// Cause, if any.
+        cause: Option<&'a str>,
+    },
+    /// Keep the task alive.
+    Heartbeat,
+}
+
+/// Why the store refused a completion; each provider maps these to its own error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Not a token this store issued (garbage, forged, other provider, before a reset).
+    #[error("token not issued by this mock")]
+    InvalidToken,
+    /// The task is closed: succeeded, failed or timed out.
+    #[error("task already closed")]
+    Closed,
+    /// The task was deleted through the control API.
+    #[error("task deleted")]
+    Deleted,
+    /// The task is live but the output is invalid; the detail comes from the output check.
+    #[error("invalid output: {0}")]
+    InvalidOutput(String),
+}
+
+/// A completion that took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// The task it applied to.
+    pub task_id: TaskId,
+    /// The task's status afterwards.
+    pub status: Status,
+}
+
+/// A task as the control API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskView {
+    /// Its id.
+    pub task_id: TaskId,
+    /// Its provider.
+    pub provider: Provider,
+    /// Its status now (deadlines evaluated on read).
+    pub status: Status,
+    /// The winning success's output, byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// The winning failure's error, or `States.Timeout` for a timed-out task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The winning failure's cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Which deadline closed it, when timed out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_out_by: Option<TimeoutKind>,
+    /// Accepted heartbeats.
+    pub heartbeats: u32,
+    /// The overall timeout it was created with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// The heartbeat timeout it was created with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat_seconds: Option<u64>,
+}
+
+/// Counts of tasks by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Pending tasks.
+    pub pending: u64,
+    /// Succeeded tasks.
+    pub succeeded: u64,
+    /// Failed tasks.
+    pub failed: u64,
+    /// Timed-out tasks.
+    pub timed_out: u64,
+    /// Deleted tasks.
+    pub deleted: u64,
+}
+
+/// A store error outside the task state machine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The requested token length cannot be minted.
+    #[error(transparent)]
+    TokenLength(#[from] TokenLengthError),
+    /// The store holds its configured maximum of tasks.
+    #[error("the mock holds its maximum of {0} tasks; reset it or raise the limit")]
+    Full(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Succeeded,
+    Failed,
+    TimedOut(TimeoutKind),
+    Deleted,
+}
+
+#[derive(Debug)]
+struct Outcome {
+    output: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+/// One task: 40 bytes while pending.
+#[derive(Debug)]
+struct Record {
+    timeout_at: u64,
+    heartbeat_at: u64,
+    timeout_secs: u32,
+    heartbeat_secs: u32,
+    heartbeats: u32,
+    provider: Provider,
+    state: State,
+    outcome: Option<Box<Outcome>>,
+}
+
+const NEVER: u64 = u64::MAX;
+
+impl Record {
+    /// Applies a deadline that has passed.
+    fn refresh(&mut self, now: u64) {
+        if self.state == State::Pending {
+            if now >= self.timeout_at {
+                self.state = State::TimedOut(TimeoutKind::Task);
+            } else if now >= self.heartbeat_at {
+                self.state = State::TimedOut(TimeoutKind::Heartbeat);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    /// Global slot number of `tasks[0]`; raised by a reset so old ids never match.
+    first_slot: u64,
+    tasks: Vec<Record>,
+}
+
+/// The task store: the only state of the mock.
+///
+/// ```
+/// use tasktoken::tasks::{Completion, Status, Store};
+/// use tasktoken::{Clock, Provider, TaskSpec};
+///
+/// let store = Store::new(Clock::virtual_at(0));
+/// let task = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
+/// let ok = store.apply(Provider::Aws, &task.task_token, Completion::Succeed { output: "{}" }, None);
+/// assert_eq!(ok.unwrap().status, Status::Succeeded);
+/// let again = store.apply(Provider::Aws, &task.task_token, Completion::Heartbeat, None);
+/// assert_eq!(again, Err(tasktoken::tasks::Rejection::Closed));
+/// ```
+#[derive(Debug)]
+pub struct Store {
+    shards: Box<[Mutex<Shard>]>,
+    next_shard: AtomicUsize,
+    live: AtomicUsize,
+    max_tasks: usize,
+    codec: TokenCodec,
+    clock: Clock,
+    default_token_length: usize,
+}
+
+impl Store {
+    /// A store on `clock` with a random token key, default token length and no task cap.
+    pub fn new(clock: Clock) -> Store {
+        Store::with_options(
+            clock,
+            TokenCodec::random(),
+            DEFAULT_AWS_TOKEN_LEN,
+            usize::MAX,
+        )
+    }
+
+    /// A store with every option given.
+    pub fn with_options(
+        clock: Clock,
+        codec: TokenCodec,
+        default_token_length: usize,
+        max_tasks: usize,
+    ) -> Store {
+        Store {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            next_shard: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            max_tasks,
+            codec,
+            clock,
+            default_token_length,
+        }
+    }
+
+    /// The clock deadlines run on.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The token codec.
+    pub fn codec(&self) -> &TokenCodec {
+        &self.codec
+    }
+
+    /// Creates a pending task and mints its token.
+    pub fn create(&self, spec: &TaskSpec) -> Result<NewTask, StoreError> {
+        let len = spec.token_length.unwrap_or(self.default_token_length);
+        super::token::check_token_length(len)?;
+        if self.live.fetch_add(1, Ordering::AcqRel) >= self.max_tasks {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return Err(StoreError::Full(self.max_tasks));
+        }
+        let now = self.clock.now_ms();
+        let deadline = |s: Option<u64>| match s {
+            Some(s) => now.saturating_add(s.saturating_mul(1000)),
+            None => NEVER,
+        };
+        let record = Record {
+            timeout_at: deadline(spec.timeout_seconds),
+            heartbeat_at: deadline(spec.heartbeat_seconds),
+            timeout_secs: secs32(spec.timeout_seconds),
+            heartbeat_secs: secs32(spec.heartbeat_seconds),
+            heartbeats: 0,
+            provider: spec.provider,
+            state: State::Pending,
+            outcome: None,
+        };
+        let shard_index = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        let id = {
+            let mut shard = self.lock(shard_index);
+            let slot = shard.first_slot + shard.tasks.len() as u64;
+            shard.tasks.push(record);
+            slot * SHARDS as u64 + shard_index as u64
+        };
+        let token = self.codec.mint(spec.provider, id, len)?;
+        Ok(NewTask {
+            task_token: token,
+            task_id: TaskId(id),
+        })
+    }
+
+    /// Applies a completion or heartbeat sent with `token` through `provider`'s API.
+    ///
+    /// Checks in the contract's order: token, then task state, then `output_error` (the
+    /// provider's verdict on the output, computed by its wire layer before the lock).
+    pub fn apply(
+        &self,
+        provider: Provider,
+        token: &str,
+        completion: Completion<'_>,
+        output_error: Option<String>,
+    ) -> Result<Applied, Rejection> {
+        let (token_provider, id) = self.codec.verify(token).ok_or(Rejection::InvalidToken)?;
+        if token_provider != provider {
+            return Err(Rejection::InvalidToken);
+        }
+        let now = self.clock.now_ms();
+        self.with_record(TaskId(id), |record| {
+            if record.provider != provider {
+                return Err(Rejection::InvalidToken);
+            }
+            record.refresh(now);
+            match record.state {
+                State::Deleted => return Err(Rejection::Deleted),
+                State::Pending => {}
+                _ => return Err(Rejection::Closed),
+            }
+            match completion {
+                Completion::Heartbeat => {
+                    record.heartbeats = record.heartbeats.saturating_add(1);
+                    if record.heartbeat_secs > 0 {
+                        record.heartbeat_at =
+                            now.saturating_add(u64::from(record.heartbeat_secs) * 1000);
+                    }
+                }
+                Completion::Succeed { output } => {
+                    if let Some(detail) = output_error {
+                        return Err(Rejection::InvalidOutput(detail));
+                    }
+                    record.state = State::Succeeded;
+                    record.outcome = Some(Box::new(Outcome {
+                        output: Some(output.to_owned()),
+                        error: None,
+                        cause: None,
+                    }));
+                }
+                Completion::Fail { error, cause } => {
+                    record.state = State::Failed;
+                    record.outcome = Some(Box::new(Outcome {
+                        output: None,
+                        error: error.map(str::to_owned),
+                        cause: cause.map(str::to_owned),
+                    }));
+                }
+            }
+            Ok(Applied {
+                task_id: TaskId(id),
+                status: view_status(record.state),
+            })
+        })
+        .unwrap_or(Err(Rejection::InvalidToken))
+    }
+
+    /// The task as it is now, deadlines applied; `None` if unknown or deleted.
+    pub fn view(&self, id: TaskId) -> Option<TaskView> {
+        let now = self.clock.now_ms();
+        self.with_record(id, |r| {
+            r.refresh(now);
+            if r.state == State::Deleted {
+                return None;
+            }
+            let outcome = r.outcome.as_deref();
+            let timed_out_by = match r.state {
+                State::TimedOut(kind) => Some(kind),
+                _ => None,
+            };
+            Some(TaskView {
+                task_id: id,
+                provider: r.provider,
+                status: view_status(r.state),
+                output: outcome.and_then(|o| o.output.clone()),
+                error: match timed_out_by {
+                    Some(_) => Some("States.Timeout".to_owned()),
+                    None => outcome.and_then(|o| o.error.clone()),
+                },
+                cause: outcome.and_then(|o| o.cause.clone()),
+                timed_out_by,
+                heartbeats: r.heartbeats,
+                timeout_seconds: (r.timeout_secs > 0).then_some(u64::from(r.timeout_secs)),
+                heartbeat_seconds: (r.heartbeat_secs > 0).then_some(u64::from(r.heartbeat_secs)),
+            })
+        })
+        .flatten()
+    }
+
+    /// Deletes a task: its token then gets the provider's "does not exist" error.
+    pub fn delete(&self, id: TaskId) -> bool {
+        self.with_record(id, |r| {
+            if r.state == State::Deleted {
+                return false;
+            }
+            r.state = State::Deleted;
+            r.outcome = None;
+            true
+        })
+        .unwrap_or(false)
+    }
+
+    /// Forgets every task; tokens minted before stay unrecognised (`InvalidToken`).
+    pub fn reset(&self) {
+        for i in 0..SHARDS {
+            let mut shard = self.lock(i);
+            shard.first_slot += shard.tasks.len() as u64;
+            shard.tasks = Vec::new();
+        }
+        self.live.store(0, Ordering::Release);
+    }
+
+    /// Counts of tasks by status, deadlines applied.
+    pub fn stats(&self) -> Stats {
+        let now = self.clock.now_ms();
+        let mut stats = Stats::default();
+        for i in 0..SHARDS {
+            let mut shard = self.lock(i);
+            for r in shard.tasks.iter_mut() {
+                r.refresh(now);
+                match r.state {
+                    State::Pending => stats.pending += 1,
+                    State::Succeeded => stats.succeeded += 1,
+                    State::Failed => stats.failed += 1,
+                    State::TimedOut(_) => stats.timed_out += 1,
+                    State::Deleted => stats.deleted += 1,
+                }
+            }
+        }
+        stats
+    }
+
+    fn with_record<T>(&self, id: TaskId, f: impl FnOnce(&mut Record) -> T) -> Option<T> {
+        let shard_index = (id.0 % SHARDS as u64) as usize;
+        let slot = id.0 / SHARDS as u64;
+        let mut shard = self.lock(shard_index);
+        let index = slot.checked_sub(shard.first_slot)?;
+        let record = shard.tasks.get_mut(usize::try_from(index).ok()?)?;
+        Some(f(record))
+    }
+
+    fn lock(&self, i: usize) -> MutexGuard<'_, Shard> {
+        // A panic while holding a shard lock cannot leave a record half-written (every
+        // update is a few plain stores), so a poisoned lock is safe to keep using.
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn view_status(state: State) -> Status {
+    match state {
+        State::Pending | State::Deleted => Status::Pending,
+        State::Succeeded => Status::Succeeded,
+        State::Failed => Status::Failed,
+        State::TimedOut(_) => Status::TimedOut,
+    }
+}
+
+fn secs32(s: Option<u64>) -> u32 {
+    s.map(|s| u32::try_from(s).unwrap_or(u32::MAX)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn record_stays_small() {
+        assert!(
+            std::mem::size_of::<Record>() <= 40,
+            "{}",
+            std::mem::size_of::<Record>()
+        );
+    }
+
+    #[test]
+    fn heartbeat_restarts_only_the_heartbeat_deadline() {
+        let clock = Clock::virtual_at(0);
+        let store = Store::new(clock.clone());
+        let t = store
+            .create(
+                &TaskSpec::new(Provider::Aws)
+                    .timeout_seconds(10)
+                    .heartbeat_seconds(4),
+            )
+            .unwrap();
+        for _ in 0..2 {
+            clock.advance(Duration::from_secs(3)).unwrap();
+            store
+                .apply(Provider::Aws, &t.task_token, Completion::Heartbeat, None)
+                .unwrap();
+        }
+        // t = 6 s: heartbeat deadline is 10 s, overall deadline 10 s.
+        clock.advance(Duration::from_secs(3)).unwrap();
+        assert_eq!(store.view(t.task_id).unwrap().status, Status::Pending);
+        clock.advance(Duration::from_secs(1)).unwrap();
+        let v = store.view(t.task_id).unwrap();
+        assert_eq!(
+            (v.status, v.timed_out_by),
+            (Status::TimedOut, Some(TimeoutKind::Task))
+        );
+        assert_eq!(
+            store.apply(Provider::Aws, &t.task_token, Completion::Heartbeat, None),
+            Err(Rejection::Closed)
+        );
+    }
+
+    #[test]
+    fn missed_heartbeat_times_out() {
+        let clock = Clock::virtual_at(0);
+        let store = Store::new(clock.clone());
+        let t = store
+            .create(&TaskSpec::new(Provider::Aws).heartbeat_seconds(5))
+            .unwrap();
+        clock.advance(Duration::from_millis(4_999)).unwrap();
+        assert_eq!(store.view(t.task_id).unwrap().status, Status::Pending);
+        clock.advance(Duration::from_millis(1)).unwrap();
+        assert_eq!(
+            store.view(t.task_id).unwrap().timed_out_by,
+            Some(TimeoutKind::Heartbeat)
+        );
+    }
+
+    #[test]
+    fn reset_and_delete_and_cap() {
+        let store = Store::with_options(Clock::virtual_at(0), TokenCodec::random(), 680, 2);
+        let a = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
+        let b = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
+        assert!(matches!(
+            store.create(&TaskSpec::new(Provider::Aws)),
+            Err(StoreError::Full(2))
+        ));
+        assert!(store.delete(b.task_id));
+        assert_eq!(
+            store.apply(Provider::Aws, &b.task_token, Completion::Heartbeat, None),
+            Err(Rejection::Deleted)
+        );
+        store.reset();
+        assert_eq!(
+            store.apply(Provider::Aws, &a.task_token, Completion::Heartbeat, None),
+            Err(Rejection::InvalidToken)
+        );
+        let c = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
+        assert_ne!(c.task_id, a.task_id);
+        assert!(store.view(a.task_id).is_none());
+    }
+}

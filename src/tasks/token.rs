@@ -1,0 +1,220 @@
+//! Self-authenticating task tokens: minted like real ones, recognised without storing their text.
+//!
+//! An AWS token is standard base64 of `01 00 <mark> <version> <provider> <task id: 8 bytes>
+//! <random filler> <MAC: 16 bytes>`, where the MAC is HMAC-SHA256 (truncated) over everything
+//! before it under a key private to one mock instance. Tokens of 256 characters or more are
+//! two base64 segments joined, the first ending in `=`, as real tokens are: a client that
+//! mangles an inner `=` is caught. Any forged, truncated or altered token fails the MAC.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::contract::Provider;
+
+/// Default length of a minted AWS token, in characters (real ones are 660 to 700).
+pub const DEFAULT_AWS_TOKEN_LEN: usize = 680;
+/// Shortest AWS token the mock mints.
+pub const MIN_AWS_TOKEN_LEN: usize = 40;
+/// Longest AWS token the mock mints (the contract's maximum `taskToken` length).
+pub const MAX_AWS_TOKEN_LEN: usize = 2048;
+
+const MAC_LEN: usize = 16;
+const FIXED_LEN: usize = 3 + 1 + 1 + 8 + MAC_LEN;
+const FIRST_SEGMENT_BYTES: usize = 134; // 180 base64 characters, the last one `=`
+const FIRST_SEGMENT_CHARS: usize = 180;
+const TWO_SEGMENT_MARK: u8 = (FIRST_SEGMENT_BYTES - 3) as u8;
+const TWO_SEGMENTS_FROM: usize = 256;
+const VERSION: u8 = 1;
+
+/// A token length the mock cannot mint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("token length {0} is not a multiple of 4 between {MIN_AWS_TOKEN_LEN} and {MAX_AWS_TOKEN_LEN} (tokens are padded standard base64)")]
+pub struct TokenLengthError(pub usize);
+
+/// Checks that `len` is a token length the mock can mint.
+pub fn check_token_length(len: usize) -> Result<usize, TokenLengthError> {
+    if (MIN_AWS_TOKEN_LEN..=MAX_AWS_TOKEN_LEN).contains(&len) && len % 4 == 0 {
+        Ok(len)
+    } else {
+        Err(TokenLengthError(len))
+    }
+}
+
+/// Mints and verifies tokens under one secret key.
+///
+/// ```
+/// use tasktoken::tasks::TokenCodec;
+/// use tasktoken::Provider;
+///
+/// let codec = TokenCodec::random();
+/// let token = codec.mint(Provider::Aws, 42, 680).unwrap();
+/// assert_eq!(token.len(), 680);
+/// assert!(token.starts_with("AQ"));
+/// assert_eq!(codec.verify(&token), Some((Provider::Aws, 42)));
+///
+/// let mut forged = token.into_bytes();
+/// forged[300] = if forged[300] == b'A' { b'B' } else { b'A' };
+/// assert_eq!(codec.verify(std::str::from_utf8(&forged).unwrap()), None);
+/// ```
+#[derive(Clone)]
+pub struct TokenCodec {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for TokenCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenCodec { .. }")
+    }
+}
+
+impl TokenCodec {
+    /// A codec with a fresh random key: tokens of another instance are not recognised.
+    pub fn random() -> TokenCodec {
+        let mut key = [0u8; 32];
+        fill_random(&mut key);
+        TokenCodec::with_key(&key)
+    }
+
+    /// A codec with a fixed key (reproducible across restarts).
+    pub fn with_key(key: &[u8]) -> TokenCodec {
+        TokenCodec {
+            mac: Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length"),
+        }
+    }
+
+    /// Mints a token of exactly `len` characters for task `id` of `provider`.
+    pub fn mint(
+        &self,
+        provider: Provider,
+        id: u64,
+        len: usize,
+    ) -> Result<String, TokenLengthError> {
+        let len = check_token_length(len)?;
+        let two_segments = len >= TWO_SEGMENTS_FROM;
+        let total = if two_segments {
+            FIRST_SEGMENT_BYTES + (len - FIRST_SEGMENT_CHARS) / 4 * 3
+        } else {
+            len / 4 * 3
+        };
+        let mut bytes = vec![0u8; total];
+        bytes[0] = 0x01;
+        bytes[1] = 0x00;
+        bytes[2] = if two_segments { TWO_SEGMENT_MARK } else { 0 };
+        bytes[3] = VERSION;
+        bytes[4] = provider_tag(provider);
+        bytes[5..13].copy_from_slice(&id.to_be_bytes());
+        fill_random(&mut bytes[13..total - MAC_LEN]);
+        let tag = self.tag(&bytes[..total - MAC_LEN]);
+        bytes[total - MAC_LEN..].copy_from_slice(&tag[..MAC_LEN]);
+        let token = if two_segments {
+            let mut s = STANDARD.encode(&bytes[..FIRST_SEGMENT_BYTES]);
+            STANDARD.encode_string(&bytes[FIRST_SEGMENT_BYTES..], &mut s);
+            s
+        } else {
+            STANDARD.encode(&bytes)
+        };
+        debug_assert_eq!(token.len(), len);
+        Ok(token)
+    }
+
+    /// The provider and task id of a token this codec minted; `None` for anything else.
+    pub fn verify(&self, token: &str) -> Option<(Provider, u64)> {
+        if !(MIN_AWS_TOKEN_LEN..=MAX_AWS_TOKEN_LEN).contains(&token.len()) || !token.is_ascii() {
+            return None;
+        }
+        let raw = token.as_bytes();
+        let two_segments = raw.len() > FIRST_SEGMENT_CHARS && raw[FIRST_SEGMENT_CHARS - 1] == b'=';
+        let bytes = if two_segments {
+            let mut b = STANDARD.decode(&raw[..FIRST_SEGMENT_CHARS]).ok()?;
+            if b.len() != FIRST_SEGMENT_BYTES {
+                return None;
+            }
+            STANDARD
+                .decode_vec(&raw[FIRST_SEGMENT_CHARS..], &mut b)
+                .ok()?;
+            b
+        } else {
+            STANDARD.decode(raw).ok()?
+        };
+        let n = bytes.len();
+        if n < FIXED_LEN
+            || bytes[0] != 0x01
+            || bytes[1] != 0x00
+            || bytes[2] != if two_segments { TWO_SEGMENT_MARK } else { 0 }
+            || bytes[3] != VERSION
+        {
+            return None;
+        }
+        let provider = provider_from_tag(bytes[4])?;
+        let mut mac = self.mac.clone();
+        mac.update(&bytes[..n - MAC_LEN]);
+        mac.verify_truncated_left(&bytes[n - MAC_LEN..]).ok()?;
+        let id = u64::from_be_bytes(bytes[5..13].try_into().ok()?);
+        Some((provider, id))
+    }
+
+    fn tag(&self, data: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+fn provider_tag(provider: Provider) -> u8 {
+    match provider {
+        Provider::Aws => 1,
+    }
+}
+
+fn provider_from_tag(tag: u8) -> Option<Provider> {
+    match tag {
+        1 => Some(Provider::Aws),
+        _ => None,
+    }
+}
+
+fn fill_random(buf: &mut [u8]) {
+    // The OS generator only fails on broken systems; a zero filler still yields unique,
+    // authenticated tokens (the MAC covers the id).
+    if getrandom::fill(buf).is_err() {
+        buf.fill(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mintable_length_round_trips() {
+        let codec = TokenCodec::random();
+        for len in (MIN_AWS_TOKEN_LEN..=MAX_AWS_TOKEN_LEN).step_by(4) {
+            let t = codec.mint(Provider::Aws, len as u64, len).unwrap();
+            assert_eq!(t.len(), len);
+            assert!(t.starts_with("AQ"), "{t}");
+            assert_eq!(
+                codec.verify(&t),
+                Some((Provider::Aws, len as u64)),
+                "len {len}"
+            );
+            if len >= TWO_SEGMENTS_FROM {
+                assert_eq!(&t[179..180], "=", "inner = at len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_keys_truncation_and_lengths_are_rejected() {
+        let a = TokenCodec::random();
+        let b = TokenCodec::random();
+        let t = a.mint(Provider::Aws, 7, 680).unwrap();
+        assert_eq!(b.verify(&t), None);
+        assert_eq!(a.verify(&t[..676]), None);
+        assert_eq!(a.verify(&t[4..]), None);
+        assert!(a.mint(Provider::Aws, 1, 681).is_err());
+        assert!(a.mint(Provider::Aws, 1, 2052).is_err());
+        assert!(a.mint(Provider::Aws, 1, 36).is_err());
+    }
+}

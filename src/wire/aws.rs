@@ -1,0 +1,338 @@
+//! The AWS awsJson1_0 wire format: request bytes to a call or a rejection, and outcomes to response bytes.
+//!
+//! Pure functions: no state, no I/O. The mock runs them on requests; the checker runs the
+//! encoders to build requests and reads responses with [`decode_response`].
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::contract::aws::{
+    self, CONTENT_TYPE, INVALID_OUTPUT, MAX_REQUEST_BYTES, SERIALIZATION, TOO_LARGE_BODY,
+    TOO_LARGE_CONTENT_TYPE, UNKNOWN_OPERATION, VALIDATION,
+};
+use crate::contract::{Bound, ErrorSpec, Operation};
+
+/// Header naming the operation.
+pub const TARGET_HEADER: &str = "x-amz-target";
+/// Header carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+
+/// A rejection: which catalogue error, with its rendered message (if the error has one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    /// The catalogue entry.
+    pub spec: &'static ErrorSpec,
+    /// The message member, exactly; `None` when the body has no message.
+    pub message: Option<String>,
+}
+
+impl AwsError {
+    /// The error with its template message (no `%s` arguments).
+    pub fn plain(spec: &'static ErrorSpec) -> AwsError {
+        AwsError {
+            spec,
+            message: spec.render_message(&[]),
+        }
+    }
+
+    /// The error with `args` filled into its template.
+    pub fn with(spec: &'static ErrorSpec, args: &[&str]) -> AwsError {
+        AwsError {
+            spec,
+            message: spec.render_message(args),
+        }
+    }
+}
+
+/// A request that passed the framework checks (size, JSON, target): its operation and members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The operation `X-Amz-Target` names.
+    pub operation: &'static Operation,
+    /// The body's members.
+    pub body: Map<String, Value>,
+}
+
+/// A fully validated call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCall {
+    /// The operation.
+    pub operation: &'static Operation,
+    /// `taskToken`.
+    pub task_token: String,
+    /// `output`, decoded (SendTaskSuccess).
+    pub output: Option<String>,
+    /// `error` (SendTaskFailure).
+    pub error: Option<String>,
+    /// `cause` (SendTaskFailure).
+    pub cause: Option<String>,
+}
+
+/// Size, JSON, then target: the checks that come before authentication.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tasktoken::wire::aws;
+///
+/// let req = http::Request::post("/")
+///     .header("X-Amz-Target", "AWSStepFunctions.SendTaskHeartbeat")
+///     .body(Bytes::from_static(br#"{"taskToken":"t"}"#))
+///     .unwrap();
+/// let env = aws::parse_envelope(&req).unwrap();
+/// assert_eq!(env.operation.name, "SendTaskHeartbeat");
+/// ```
+pub fn parse_envelope(req: &Request<Bytes>) -> Result<Envelope, AwsError> {
+    if req.body().len() > MAX_REQUEST_BYTES {
+        return Err(AwsError::plain(&aws::REQUEST_TOO_LARGE));
+    }
+    let body = match serde_json::from_slice::<Value>(req.body()) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(AwsError::plain(&SERIALIZATION)),
+    };
+    let operation = req
+        .headers()
+        .get(TARGET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| aws::CONTRACT.operation_by_wire_name(t))
+        .ok_or_else(|| AwsError::plain(&UNKNOWN_OPERATION))?;
+    Ok(Envelope { operation, body })
+}
+
+/// Member types, then model validation: an envelope to a call.
+pub fn parse_call(envelope: Envelope) -> Result<AwsCall, AwsError> {
+    let Envelope {
+        operation,
+        mut body,
+    } = envelope;
+    let mut values: Vec<Option<String>> = Vec::with_capacity(operation.members.len());
+    for member in operation.members {
+        match body.remove(member.name) {
+            None | Some(Value::Null) => values.push(None),
+            Some(Value::String(s)) => values.push(Some(s)),
+            Some(_) => return Err(AwsError::plain(&SERIALIZATION)),
+        }
+    }
+    let mut violations = Vec::new();
+    for (member, value) in operation.members.iter().zip(&values) {
+        let constraint = match value {
+            None if member.required => "Member must not be null".to_owned(),
+            None => continue,
+            Some(v) => match member.limit.check(v) {
+                Ok(()) => continue,
+                Err(Bound::TooLong) => format!(
+                    "Member must have length less than or equal to {}",
+                    member.limit.max
+                ),
+                Err(Bound::TooShort) => format!(
+                    "Member must have length greater than or equal to {}",
+                    member.limit.min
+                ),
+            },
+        };
+        violations.push(format!(
+            "Value at '{}' failed to satisfy constraint: {constraint}",
+            member.name
+        ));
+    }
+    if !violations.is_empty() {
+        let n = violations.len();
+        let message = format!(
+            "{n} validation error{} detected: {}",
+            if n == 1 { "" } else { "s" },
+            violations.join("; ")
+        );
+        return Err(AwsError::with(&VALIDATION, &[&message]));
+    }
+    let mut values = values.into_iter();
+    let mut next = || values.next().flatten();
+    let task_token = next().unwrap_or_default();
+    let (output, error, cause) = match operation.action {
+        crate::contract::Action::Succeed => (next(), None, None),
+        crate::contract::Action::Fail => {
+            let error = next();
+            (None, error, next())
+        }
+        crate::contract::Action::Heartbeat => (None, None, None),
+    };
+    Ok(AwsCall {
+        operation,
+        task_token,
+        output,
+        error,
+        cause,
+    })
+}
+
+/// The `InvalidOutput` detail for `output`, or `None` when it is valid JSON (RFC 8259; any
+/// value, scalars included; nesting deeper than 128 levels is rejected).
+pub fn output_error(output: &str) -> Option<String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(output)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// The rendered `InvalidOutput` error for a parser detail.
+pub fn invalid_output(detail: &str) -> AwsError {
+    AwsError::with(&INVALID_OUTPUT, &[detail])
+}
+
+/// 200 with body `{}`.
+pub fn success(request_id: &str) -> Response<Bytes> {
+    json_response(StatusCode::OK, Bytes::from_static(b"{}"), request_id)
+}
+
+/// The error's response: its status, the JSON headers, `{"__type":…,"message":…}`.
+pub fn error_response(error: &AwsError, request_id: &str) -> Response<Bytes> {
+    if std::ptr::eq(error.spec, &aws::REQUEST_TOO_LARGE) {
+        return too_large();
+    }
+    let mut body = Vec::with_capacity(128);
+    body.extend_from_slice(b"{\"__type\":");
+    serde_json::to_writer(&mut body, &error.spec.qualified_code()).expect("string serialises");
+    if let Some(message) = &error.message {
+        body.extend_from_slice(b",\"message\":");
+        serde_json::to_writer(&mut body, message).expect("string serialises");
+    }
+    body.push(b'}');
+    let status = StatusCode::from_u16(error.spec.status).unwrap_or(StatusCode::BAD_REQUEST);
+    json_response(status, Bytes::from(body), request_id)
+}
+
+/// The front end's 413: plain text, no request id, connection closed.
+pub fn too_large() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(TOO_LARGE_BODY.as_bytes()));
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(TOO_LARGE_CONTENT_TYPE),
+    );
+    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers: &mut HeaderMap = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID_HEADER, v);
+    }
+    response
+}
+
+/// What a response says, read the way the AWS SDKs read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// HTTP 200.
+    Success,
+    /// An error: the shape name (`__type` after any `namespace#`), the raw `__type`, the
+    /// message member, and the status.
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// `__type` with namespace and `:url` suffix stripped, or the status as text.
+        code: String,
+        /// `__type` exactly as sent.
+        raw_type: Option<String>,
+        /// `message` (or `Message`).
+        message: Option<String>,
+    },
+}
+
+/// Reads a response as botocore does: code from `__type` (suffix after `:` and prefix
+/// before `#` removed), message from `message` or `Message`.
+pub fn decode_response(status: u16, body: &[u8]) -> Observed {
+    if status == 200 {
+        return Observed::Success;
+    }
+    let value: Option<Value> = serde_json::from_slice(body).ok();
+    let raw_type = value
+        .as_ref()
+        .and_then(|v| v.get("__type"))
+        .and_then(|t| t.as_str())
+        .map(str::to_owned);
+    let code = match &raw_type {
+        Some(t) => {
+            let t = t.split(':').next().unwrap_or(t);
+            t.rsplit('#').next().unwrap_or(t).to_owned()
+        }
+        None => status.to_string(),
+    };
+    let message = value
+        .as_ref()
+        .and_then(|v| v.get("message").or_else(|| v.get("Message")))
+        .and_then(|m| m.as_str())
+        .map(str::to_owned);
+    Observed::Error {
+        status,
+        code,
+        raw_type,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(target: &str, body: &str) -> Request<Bytes> {
+        Request::post("/")
+            .header("X-Amz-Target", target)
+            .body(Bytes::from(body.to_owned()))
+            .unwrap()
+    }
+
+    fn call(target: &str, body: &str) -> Result<AwsCall, AwsError> {
+        parse_envelope(&req(target, body)).and_then(parse_call)
+    }
+
+    #[test]
+    fn escaped_output_is_decoded_before_counting() {
+        let c = call(
+            "AWSStepFunctions.SendTaskSuccess",
+            r#"{"taskToken":"t","output":"{\"k\":\"\u20ac\ud83d\ude00\"}"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.output.as_deref(), Some("{\"k\":\"€😀\"}"));
+    }
+
+    #[test]
+    fn violations_are_listed_in_model_order() {
+        let e = call("AWSStepFunctions.SendTaskSuccess", r#"{"taskToken":""}"#).unwrap_err();
+        assert_eq!(
+            e.message.unwrap(),
+            "2 validation errors detected: Value at 'taskToken' failed to satisfy constraint: \
+             Member must have length greater than or equal to 1; Value at 'output' failed to \
+             satisfy constraint: Member must not be null"
+        );
+    }
+
+    #[test]
+    fn json_comes_before_target_and_types_after() {
+        assert_eq!(
+            call("nope", "[]").unwrap_err().spec.code,
+            "SerializationException"
+        );
+        assert_eq!(
+            call("nope", "{}").unwrap_err().spec.code,
+            "UnknownOperationException"
+        );
+        let e = call(
+            "AWSStepFunctions.SendTaskFailure",
+            r#"{"taskToken":"t","error":1}"#,
+        );
+        assert_eq!(e.unwrap_err().spec.code, "SerializationException");
+        // Unknown members are ignored whatever their type.
+        assert!(call(
+            "AWSStepFunctions.SendTaskHeartbeat",
+            r#"{"taskToken":"t","x":[1]}"#
+        )
+        .is_ok());
+    }
+}
