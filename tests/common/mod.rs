@@ -1,0 +1,140 @@
+//! Helpers shared by the integration tests: building AWS requests and rendering responses for snapshots.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tasktoken::{Mock, MockConfig, NewTask, Provider, TaskSpec};
+
+pub const SUCCESS: &str = "AWSStepFunctions.SendTaskSuccess";
+pub const FAILURE: &str = "AWSStepFunctions.SendTaskFailure";
+pub const HEARTBEAT: &str = "AWSStepFunctions.SendTaskHeartbeat";
+
+/// A mock on a virtual clock.
+pub fn mock() -> Mock {
+    Mock::new(MockConfig::default()).unwrap()
+}
+
+/// A pending AWS task.
+pub fn task(mock: &Mock) -> NewTask {
+    mock.create_task(TaskSpec::new(Provider::Aws)).unwrap()
+}
+
+/// An awsJson1_0 request as the SDKs send it.
+pub fn aws(target: &str, body: impl Into<Bytes>) -> Request<Bytes> {
+    Request::post("/")
+        .header("Host", "states.us-east-1.amazonaws.com")
+        .header("X-Amz-Target", target)
+        .header("Content-Type", "application/x-amz-json-1.0")
+        .body(body.into())
+        .unwrap()
+}
+
+/// A JSON body from a `serde_json::Value`.
+pub fn json(value: serde_json::Value) -> Bytes {
+    Bytes::from(value.to_string())
+}
+
+/// The `__type` shape name of an error response, or "200".
+pub fn code(response: &Response<Bytes>) -> String {
+    if response.status() == 200 {
+        return "200".into();
+    }
+    let v: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
+    v["__type"]
+        .as_str()
+        .map(|t| t.rsplit('#').next().unwrap().to_owned())
+        .unwrap_or_else(|| {
+            format!(
+                "{} {}",
+                response.status().as_u16(),
+                String::from_utf8_lossy(response.body())
+            )
+        })
+}
+
+/// The message member of an error response.
+pub fn message(response: &Response<Bytes>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
+    v["message"].as_str().map(str::to_owned)
+}
+
+/// Whether `s` is a lowercase UUID v4, as AWS request ids are.
+pub fn is_lowercase_uuid_v4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && s.chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+        && parts[2].starts_with('4')
+        && matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b')
+}
+
+/// Status, every header (request id checked then redacted), and the exact body, for a snapshot.
+pub fn render(response: &Response<Bytes>) -> String {
+    let mut out = format!("HTTP {}\n", response.status().as_u16());
+    let mut headers: Vec<_> = response.headers().iter().collect();
+    headers.sort_by_key(|(k, _)| k.as_str());
+    for (name, value) in headers {
+        let value = value.to_str().unwrap();
+        let shown = if name == "x-amzn-requestid" {
+            assert!(is_lowercase_uuid_v4(value), "request id {value}");
+            "[lowercase uuid v4]"
+        } else {
+            value
+        };
+        out.push_str(&format!("{name}: {shown}\n"));
+    }
+    out.push('\n');
+    out.push_str(&String::from_utf8_lossy(response.body()));
+    out
+}
+
+/// insta settings that keep snapshots in the top-level `snapshots/` folder.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+/// A string of exactly `bytes` UTF-8 bytes made of `width`-byte characters, padded with ASCII.
+pub fn utf8_of(bytes: usize, width: usize) -> String {
+    let ch = match width {
+        1 => 'a',
+        2 => 'é',
+        3 => '€',
+        4 => '😀',
+        _ => panic!("width {width}"),
+    };
+    let mut s = String::with_capacity(bytes);
+    for _ in 0..bytes / width {
+        s.push(ch);
+    }
+    for _ in 0..bytes % width {
+        s.push('a');
+    }
+    assert_eq!(s.len(), bytes);
+    s
+}
+
+/// JSON text of `value` with every non-ASCII character escaped as `\uXXXX` (surrogate pairs
+/// for astral characters), as botocore sends it.
+pub fn ascii_json_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 2 + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,344 @@
+//! The HTTP adapter: the 413 is decided from the head without reading the body, bad or half-sent requests end cleanly, the control API works over HTTP, and the server keeps serving.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use tasktoken::{Mock, MockConfig, MockServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Reads one HTTP/1.1 response (head and Content-Length body); `None` if the peer closed first.
+async fn read_response(stream: &mut TcpStream) -> Option<(u16, String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let status = head[9..12].parse().unwrap();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed mid-body");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some((status, head, body))
+}
+
+async fn closed(stream: &mut TcpStream) -> bool {
+    let mut b = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(10), stream.read(&mut b)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+async fn heartbeat_works(server: &MockServer) {
+    let t = task(server);
+    let r = reqwest::Client::new()
+        .post(server.uri())
+        .header("X-Amz-Target", HEARTBEAT)
+        .body(json!({"taskToken": t.task_token}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn oversized_content_length_is_answered_413_before_the_body_is_sent() {
+    let server = MockServer::start().await;
+    let mut s = TcpStream::connect(server.address()).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {SUCCESS}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 100000000\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    // Not one body byte sent: the answer comes from the head alone.
+    let (status, head, body) = read_response(&mut s).await.expect("a response");
+    assert_eq!(status, 413);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text; charset=utf-8"),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+    assert!(
+        !head.to_ascii_lowercase().contains("x-amzn-requestid"),
+        "{head}"
+    );
+    assert_eq!(body, b"HTTP content length exceeded 1049600 bytes.");
+    assert!(closed(&mut s).await);
+    heartbeat_works(&server).await;
+}
+
+#[tokio::test]
+async fn content_length_at_the_limit_is_read() {
+    let server = MockServer::start().await;
+    let mut body = br#"{"taskToken":"x","output":"1"}"#.to_vec();
+    body.resize(1_049_600, b' ');
+    let r = reqwest::Client::new()
+        .post(server.uri())
+        .header("X-Amz-Target", SUCCESS)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("#InvalidToken"));
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_limit_is_cut_off_with_413() {
+    let server = MockServer::start().await;
+    let mut s = TcpStream::connect(server.address()).await.unwrap();
+    let head = format!("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {SUCCESS}\r\nTransfer-Encoding: chunked\r\n\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let mut answer = None;
+    for _ in 0..40 {
+        // 40 x 64 KiB = 2.5 MiB offered; the server stops reading past 1049600 bytes.
+        let frame = [
+            format!("{:x}\r\n", chunk.len()).into_bytes(),
+            chunk.clone(),
+            b"\r\n".to_vec(),
+        ]
+        .concat();
+        if s.write_all(&frame).await.is_err() {
+            break;
+        }
+        let mut probe = [0u8; 1];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(5), s.peek(&mut probe)).await
+        {
+            if n > 0 {
+                answer = read_response(&mut s).await;
+                break;
+            }
+        }
+    }
+    let answer = match answer {
+        Some(a) => Some(a),
+        None => read_response(&mut s).await,
+    };
+    let (status, _, body) = answer.expect("a 413 before the body ended");
+    assert_eq!(status, 413);
+    assert_eq!(body, b"HTTP content length exceeded 1049600 bytes.");
+    heartbeat_works(&server).await;
+}
+
+#[tokio::test]
+async fn a_half_sent_body_times_out_and_closes() {
+    let config = MockConfig {
+        body_read_timeout: Duration::from_millis(300),
+        ..MockConfig::default()
+    };
+    let server = MockServer::start_with(Mock::new(config).unwrap())
+        .await
+        .unwrap();
+    let mut s = TcpStream::connect(server.address()).await.unwrap();
+    let head = format!("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {SUCCESS}\r\nContent-Length: 100\r\n\r\n{{\"taskT");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let (status, _, _) = read_response(&mut s).await.expect("a response");
+    assert_eq!(status, 408);
+    assert!(closed(&mut s).await);
+    heartbeat_works(&server).await;
+}
+
+#[tokio::test]
+async fn garbage_bytes_get_a_clean_close_and_the_server_keeps_serving() {
+    let server = MockServer::start().await;
+    for garbage in [
+        &b"\x00\x01\x02 not http\r\n\r\n"[..],
+        b"POST / HTTP/9.9\r\n\r\n",
+        b"GET\r\n\r\n",
+    ] {
+        let mut s = TcpStream::connect(server.address()).await.unwrap();
+        s.write_all(garbage).await.unwrap();
+        // hyper answers 400 or just closes; either way the connection ends.
+        let _ = read_response(&mut s).await;
+        assert!(closed(&mut s).await);
+    }
+    let mut s = TcpStream::connect(server.address()).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.SendTaskHeartbeat\r\nContent-Length: 5\r\n\r\n\xff\xfe\xfd{}").await.unwrap();
+    let (status, _, body) = read_response(&mut s).await.unwrap();
+    assert_eq!(
+        (status, body.as_slice()),
+        (
+            400,
+            &b"{\"__type\":\"com.amazon.coral.service#SerializationException\"}"[..]
+        )
+    );
+    heartbeat_works(&server).await;
+}
+
+#[tokio::test]
+async fn control_api_over_http() {
+    let server = MockServer::start().await;
+    let client = reqwest::Client::new();
+    let base = server.uri();
+    let created = client
+        .post(format!("{base}/_mock/tasks"))
+        .body(r#"{"provider":"aws","timeoutSeconds":60,"heartbeatSeconds":10,"tokenLength":2048}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = serde_json::from_str(&created.text().await.unwrap()).unwrap();
+    let token = created["taskToken"].as_str().unwrap().to_owned();
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 2048);
+
+    let heartbeat = client
+        .post(&base)
+        .header("X-Amz-Target", HEARTBEAT)
+        .body(json!({"taskToken": token}).to_string());
+    assert_eq!(heartbeat.send().await.unwrap().status(), 200);
+    let view: Value = client
+        .get(format!("{base}/_mock/tasks/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json_text()
+        .await;
+    assert_eq!(
+        view,
+        json!({"taskId": id, "provider": "aws", "status": "PENDING", "heartbeats": 1, "timeoutSeconds": 60, "heartbeatSeconds": 10})
+    );
+
+    let clock: Value = client
+        .post(format!("{base}/_mock/clock"))
+        .body(r#"{"advanceSeconds":10}"#)
+        .send()
+        .await
+        .unwrap()
+        .json_text()
+        .await;
+    assert_eq!(clock["mode"], "virtual");
+    let view: Value = client
+        .get(format!("{base}/_mock/tasks/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json_text()
+        .await;
+    assert_eq!(
+        (view["status"].as_str(), view["timedOutBy"].as_str()),
+        (Some("TIMED_OUT"), Some("heartbeat"))
+    );
+
+    let journal: Value = client
+        .get(format!("{base}/_mock/journal"))
+        .send()
+        .await
+        .unwrap()
+        .json_text()
+        .await;
+    let entries = journal["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["operation"], HEARTBEAT);
+    assert_eq!(entries[0]["status"], 200);
+    assert_eq!(entries[0]["taskId"], id.as_str());
+
+    let stats: Value = client
+        .get(format!("{base}/_mock/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json_text()
+        .await;
+    assert_eq!(stats["timedOut"], 1);
+    assert_eq!(
+        client
+            .post(format!("{base}/_mock/reset"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/_mock/tasks/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let journal: Value = client
+        .get(format!("{base}/_mock/journal"))
+        .send()
+        .await
+        .unwrap()
+        .json_text()
+        .await;
+    assert_eq!(journal["entries"], json!([]));
+    let health: Value = client
+        .get(format!("{base}/_mock/health"))
+        .send()
+        .await
+        .unwrap()
+        .json_text()
+        .await;
+    assert_eq!(health, json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn a_real_clock_cannot_be_advanced() {
+    let mock = Mock::new(MockConfig::default().clock(tasktoken::Clock::real())).unwrap();
+    let server = MockServer::start_with(mock).await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/_mock/clock", server.uri()))
+        .body(r#"{"advanceSeconds":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+}
+
+#[tokio::test]
+async fn the_journal_is_bounded() {
+    let mock = Mock::new(MockConfig::default().journal_capacity(3)).unwrap();
+    for _ in 0..5 {
+        mock.handle(aws(HEARTBEAT, "{}"));
+    }
+    let snapshot = mock.journal().snapshot();
+    assert_eq!(snapshot.dropped, 2);
+    assert_eq!(
+        snapshot.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [3, 4, 5]
+    );
+}
+
+trait JsonText {
+    async fn json_text(self) -> Value;
+}
+
+impl JsonText for reqwest::Response {
+    async fn json_text(self) -> Value {
+        serde_json::from_str(&self.text().await.unwrap()).unwrap()
+    }
+}

@@ -1,0 +1,82 @@
+//! Random mixes of 1- to 4-byte characters around the output limit, raw or `\u`-escaped on the wire: accepted exactly when the decoded string is at most 262144 UTF-8 bytes.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use proptest::prelude::*;
+use tasktoken::Status;
+
+const LIMIT: usize = 262_144;
+
+/// A character of `width` UTF-8 bytes, picked by `pick`.
+fn char_of_width(width: u8, pick: u32) -> char {
+    let (lo, hi) = match width {
+        1 => (0x20u32, 0x7e),
+        2 => (0xa1, 0x7ff),
+        3 => (0x800, 0xfffd),
+        _ => (0x1_0000, 0x10_ffff),
+    };
+    let span = hi - lo + 1;
+    (0..span)
+        .map(|k| lo + (pick + k) % span)
+        .filter_map(char::from_u32)
+        .find(|c| *c != '"' && *c != '\\' && c.len_utf8() == width as usize)
+        .unwrap()
+}
+
+/// `pattern` repeated to exactly `bytes` bytes (ASCII padding at the end).
+fn fill(pattern: &[char], bytes: usize) -> String {
+    let mut s = String::with_capacity(bytes);
+    'outer: loop {
+        for c in pattern {
+            if s.len() + c.len_utf8() > bytes {
+                break 'outer;
+            }
+            s.push(*c);
+        }
+    }
+    while s.len() < bytes {
+        s.push('a');
+    }
+    s
+}
+
+fn pattern() -> impl Strategy<Value = Vec<char>> {
+    proptest::collection::vec((1u8..=4, any::<u32>()), 1..48)
+        .prop_map(|v| v.into_iter().map(|(w, p)| char_of_width(w, p)).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn output_is_measured_in_decoded_utf8_bytes(
+        pattern in pattern(),
+        delta in -6i64..=6,
+        escaped in any::<bool>(),
+    ) {
+        let total = (LIMIT as i64 + delta) as usize;
+        let content = fill(&pattern, total - 2);
+        let output = format!("\"{content}\"");
+        prop_assert_eq!(output.len(), total);
+        let m = mock();
+        let t = task(&m);
+        let output_json = if escaped { ascii_json_string(&output) } else { serde_json::to_string(&output).unwrap() };
+        let body = format!(
+            "{{\"taskToken\":{},\"output\":{}}}",
+            serde_json::to_string(&t.task_token).unwrap(),
+            output_json
+        );
+        let response = m.handle(aws(SUCCESS, Bytes::from(body)));
+        if total <= LIMIT {
+            prop_assert_eq!(code(&response), "200");
+            let view = m.task(t.task_id).unwrap();
+            prop_assert_eq!(view.status, Status::Succeeded);
+            prop_assert_eq!(view.output.unwrap(), output);
+        } else {
+            prop_assert_eq!(code(&response), "ValidationException");
+            prop_assert_eq!(m.task(t.task_id).unwrap().status, Status::Pending);
+        }
+    }
+}
