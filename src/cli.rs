@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::contract::alibaba::Flavour;
 use crate::exit_code;
-use crate::mock::{serve, Mock, MockConfig};
+use crate::mock::{serve, FaultSpec, Mock, MockConfig};
 use crate::tasks::token::DEFAULT_AWS_TOKEN_LEN;
 use crate::tasks::Clock;
 
@@ -50,6 +51,26 @@ pub struct ServeArgs {
     /// Most tasks held at once; creating more answers 409 until a reset.
     #[arg(long, env = "TASKTOKEN_MAX_TASKS")]
     pub max_tasks: Option<usize>,
+    /// Which Alibaba service's limits apply: `cloud-flow` (Output up to 65536 bytes) or
+    /// `serverless-workflow` (32768 bytes).
+    #[arg(long, env = "TASKTOKEN_ALIBABA_FLAVOUR", value_enum, default_value_t = FlavourArg::CloudFlow)]
+    pub alibaba_flavour: FlavourArg,
+    /// Apply the documented Alibaba quota: a bucket of 10 requests, refilled at 2 per second.
+    #[arg(long, env = "TASKTOKEN_THROTTLE")]
+    pub throttle: bool,
+    /// A fault rule to start with, as the JSON `POST /_mock/faults` takes (repeatable), e.g.
+    /// '{"provider":"alibaba","error":"InternalServerError","count":2}'.
+    #[arg(long = "fault", value_name = "JSON")]
+    pub faults: Vec<String>,
+}
+
+/// The Alibaba flavours, as flags spell them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlavourArg {
+    /// CloudFlow.
+    CloudFlow,
+    /// Serverless Workflow.
+    ServerlessWorkflow,
 }
 
 /// Which clock the mock runs on.
@@ -70,10 +91,7 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line; returns an exit code from [`crate::exit_code`].
 pub fn run(cli: Cli) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -94,6 +112,11 @@ async fn run_serve(args: ServeArgs) -> u8 {
         token_length: args.token_length,
         journal_capacity: args.journal_capacity,
         max_tasks: args.max_tasks.unwrap_or(usize::MAX),
+        alibaba_flavour: match args.alibaba_flavour {
+            FlavourArg::CloudFlow => Flavour::CloudFlow,
+            FlavourArg::ServerlessWorkflow => Flavour::ServerlessWorkflow,
+        },
+        throttle: args.throttle,
         ..MockConfig::default()
     };
     let mock = match Mock::new(config) {
@@ -103,6 +126,15 @@ async fn run_serve(args: ServeArgs) -> u8 {
             return exit_code::SETUP_ERROR;
         }
     };
+    for fault in &args.faults {
+        let added = serde_json::from_str::<FaultSpec>(fault)
+            .map_err(|e| e.to_string())
+            .and_then(|spec| mock.add_fault(spec));
+        if let Err(e) = added {
+            eprintln!("error: --fault {fault}: {e}");
+            return exit_code::SETUP_ERROR;
+        }
+    }
     let address = SocketAddr::new(args.host, args.port);
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(l) => l,
@@ -153,8 +185,6 @@ async fn stop_signal() {
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

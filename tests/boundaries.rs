@@ -33,10 +33,7 @@ fn success_body(token: &str, content: &str, escaped: bool) -> Bytes {
 fn token_length(#[case] len: usize, #[case] expected: &str) {
     let m = mock();
     let token = "A".repeat(len);
-    assert_eq!(
-        code(&m.handle(aws(HEARTBEAT, json(json!({"taskToken": token}))))),
-        expected
-    );
+    assert_eq!(code(&m.handle(aws(HEARTBEAT, json(json!({"taskToken": token}))))), expected);
 }
 
 #[rstest]
@@ -45,14 +42,9 @@ fn token_length(#[case] len: usize, #[case] expected: &str) {
 #[case::longest(2048)]
 fn minted_tokens_of_every_length_work(#[case] len: usize) {
     let m = mock();
-    let t = m
-        .create_task(TaskSpec::new(Provider::Aws).token_length(len))
-        .unwrap();
+    let t = m.create_task(TaskSpec::new(Provider::Aws).token_length(len)).unwrap();
     assert_eq!(t.task_token.len(), len);
-    assert_eq!(
-        code(&m.handle(aws(HEARTBEAT, json(json!({"taskToken": t.task_token}))))),
-        "200"
-    );
+    assert_eq!(code(&m.handle(aws(HEARTBEAT, json(json!({"taskToken": t.task_token}))))), "200");
 }
 
 #[rstest]
@@ -100,10 +92,7 @@ fn characters_are_not_bytes_for_the_output_limit() {
     let m = mock();
     let t = task(&m);
     let over = format!("\"{}\"", "😀".repeat(65_536));
-    let r = m.handle(aws(
-        SUCCESS,
-        json(json!({"taskToken": t.task_token, "output": over})),
-    ));
+    let r = m.handle(aws(SUCCESS, json(json!({"taskToken": t.task_token, "output": over}))));
     assert_eq!(code(&r), "ValidationException");
 }
 
@@ -126,18 +115,11 @@ fn failure_members_count_characters(
     let t = task(&m);
     let value = utf8_of(chars * width, width);
     assert_eq!(value.chars().count(), chars);
-    let r = m.handle(aws(
-        FAILURE,
-        json(json!({"taskToken": t.task_token, member: value})),
-    ));
+    let r = m.handle(aws(FAILURE, json(json!({"taskToken": t.task_token, member: value}))));
     assert_eq!(code(&r), expected);
     if expected == "200" {
         let view = m.task(t.task_id).unwrap();
-        let stored = if member == "error" {
-            view.error
-        } else {
-            view.cause
-        };
+        let stored = if member == "error" { view.error } else { view.cause };
         assert_eq!(stored.unwrap(), value);
     }
 }
@@ -154,10 +136,7 @@ fn failure_members_count_characters(
 fn output_must_be_json(#[case] output: &str, #[case] expected: &str) {
     let m = mock();
     let t = task(&m);
-    let r = m.handle(aws(
-        SUCCESS,
-        json(json!({"taskToken": t.task_token, "output": output})),
-    ));
+    let r = m.handle(aws(SUCCESS, json(json!({"taskToken": t.task_token, "output": output}))));
     assert_eq!(code(&r), expected);
     let status = m.task(t.task_id).unwrap().status;
     assert_eq!(status == tasktoken::Status::Succeeded, expected == "200");

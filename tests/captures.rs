@@ -124,9 +124,8 @@ fn kind_of(name: &str) -> Kind {
 /// Parses a capture file; panics with the file name on anything unexpected.
 fn parse_capture(name: &str, text: &str) -> Capture {
     let kind = kind_of(name);
-    let marker = text
-        .find(RAW_MARKER)
-        .unwrap_or_else(|| panic!("{name}: no `{RAW_MARKER}` section"));
+    let marker =
+        text.find(RAW_MARKER).unwrap_or_else(|| panic!("{name}: no `{RAW_MARKER}` section"));
     let start = marker + text[marker..].find('\n').expect("marker line ends") + 1;
     let end = start
         + text[start..]
@@ -142,20 +141,15 @@ fn parse_capture(name: &str, text: &str) -> Capture {
     let request_line = lines.next().expect("request line").to_owned();
     let header_lines: Vec<(String, String)> = lines
         .map(|l| {
-            let (n, v) = l
-                .split_once(':')
-                .unwrap_or_else(|| panic!("{name}: malformed header line {l:?}"));
+            let (n, v) =
+                l.split_once(':').unwrap_or_else(|| panic!("{name}: malformed header line {l:?}"));
             (n.to_owned(), v.trim().to_owned())
         })
         .collect();
 
     let mut parts = request_line.split(' ');
     let (method, target, version) = (parts.next(), parts.next(), parts.next());
-    assert_eq!(
-        version,
-        Some("HTTP/1.1"),
-        "{name}: request line {request_line:?}"
-    );
+    assert_eq!(version, Some("HTTP/1.1"), "{name}: request line {request_line:?}");
     assert_eq!(parts.next(), None, "{name}: request line {request_line:?}");
     let mut builder = Request::builder()
         .method(Method::from_bytes(method.unwrap().as_bytes()).unwrap())
@@ -186,15 +180,7 @@ fn parse_capture(name: &str, text: &str) -> Capture {
         content_length
     );
 
-    Capture {
-        name: name.to_owned(),
-        kind,
-        request_line,
-        header_lines,
-        body,
-        decoded,
-        request,
-    }
+    Capture { name: name.to_owned(), kind, request_line, header_lines, body, decoded, request }
 }
 
 fn captures() -> Vec<Capture> {
@@ -245,10 +231,7 @@ impl RawResponse {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -265,10 +248,7 @@ async fn exchange(server: &MockServer, bytes: &[u8]) -> RawResponse {
             }
             let mut chunk = [0u8; 4096];
             let n = stream.read(&mut chunk).await.unwrap();
-            assert!(
-                n > 0,
-                "connection closed before the response head ended: {buf:?}"
-            );
+            assert!(n > 0, "connection closed before the response head ended: {buf:?}");
             buf.extend_from_slice(&chunk[..n]);
         };
         let head = std::str::from_utf8(&buf[..head_end]).expect("ASCII head");
@@ -293,11 +273,7 @@ async fn exchange(server: &MockServer, bytes: &[u8]) -> RawResponse {
             body.extend_from_slice(&chunk[..n]);
         }
         assert_eq!(body.len(), length, "more bytes than Content-Length");
-        RawResponse {
-            status_line,
-            headers,
-            body,
-        }
+        RawResponse { status_line, headers, body }
     };
     tokio::time::timeout(Duration::from_secs(10), work)
         .await
@@ -331,25 +307,11 @@ fn every_capture_file_is_parsed_and_its_body_length_matches_content_length() {
     let alibaba = parsed.iter().filter(|c| c.kind == Kind::Alibaba).count();
     // Every file is tested by one of the per-kind tests below; none can be skipped silently.
     assert_eq!(aws + alibaba, files.len(), "{files:?}");
-    assert_eq!(
-        (aws, alibaba),
-        (4, 3),
-        "a capture was added or removed: {files:?}"
-    );
+    assert_eq!((aws, alibaba), (4, 3), "a capture was added or removed: {files:?}");
     for c in &parsed {
-        assert_eq!(
-            c.decoded_field("body length"),
-            format!("{} bytes", c.body.len()),
-            "{}",
-            c.name
-        );
+        assert_eq!(c.decoded_field("body length"), format!("{} bytes", c.body.len()), "{}", c.name);
         assert_eq!(c.decoded_field("method"), c.request.method().as_str());
-        assert_eq!(
-            c.decoded_field("path"),
-            c.request.uri().path(),
-            "{}",
-            c.name
-        );
+        assert_eq!(c.decoded_field("path"), c.request.uri().path(), "{}", c.name);
         assert_eq!(
             c.decoded_field("raw query"),
             format!("'{}'", c.request.uri().query().unwrap_or("")),
@@ -373,22 +335,12 @@ fn aws_captures_parse_to_their_decoded_members() {
         let envelope = parse_envelope(&c.request)
             .unwrap_or_else(|e| panic!("{}: parse_envelope failed: {e:?}", c.name));
         let target = c.request.headers()["x-amz-target"].to_str().unwrap();
-        assert_eq!(
-            format!("AWSStepFunctions.{}", envelope.operation.name),
-            target,
-            "{}",
-            c.name
-        );
+        assert_eq!(format!("AWSStepFunctions.{}", envelope.operation.name), target, "{}", c.name);
         let call =
             parse_call(envelope).unwrap_or_else(|e| panic!("{}: parse_call failed: {e:?}", c.name));
         let decoded = c.decoded_json();
         let member = |k: &str| decoded.get(k).map(|v| v.as_str().unwrap().to_owned());
-        assert_eq!(
-            Some(call.task_token.clone()),
-            member("taskToken"),
-            "{}",
-            c.name
-        );
+        assert_eq!(Some(call.task_token.clone()), member("taskToken"), "{}", c.name);
         assert_eq!(call.output, member("output"), "{}", c.name);
         assert_eq!(call.error, member("error"), "{}", c.name);
         assert_eq!(call.cause, member("cause"), "{}", c.name);
@@ -410,10 +362,7 @@ fn surrogate_pair_escapes_in_the_boto3_success_capture_decode_to_utf8() {
     assert!(raw.is_ascii(), "botocore sends ASCII only");
     let call = parse_envelope(&c.request).and_then(parse_call).unwrap();
     assert_eq!(call.output.as_deref(), Some("{\"k\":\"€😀\"}"));
-    assert_eq!(
-        call.output.unwrap().as_bytes(),
-        b"{\"k\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}"
-    );
+    assert_eq!(call.output.unwrap().as_bytes(), b"{\"k\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}");
 
     let cli = aws_captures()
         .into_iter()
@@ -430,18 +379,8 @@ fn aws_captures_get_invalid_token_from_mock_handle() {
     for c in &captures {
         let response = mock.handle(clone_request(&c.request));
         assert_eq!(response.status(), 400, "{}", c.name);
-        assert_eq!(
-            std::str::from_utf8(response.body()).unwrap(),
-            INVALID_TOKEN_BODY,
-            "{}",
-            c.name
-        );
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/x-amz-json-1.0",
-            "{}",
-            c.name
-        );
+        assert_eq!(std::str::from_utf8(response.body()).unwrap(), INVALID_TOKEN_BODY, "{}", c.name);
+        assert_eq!(response.headers()["content-type"], "application/x-amz-json-1.0", "{}", c.name);
         assert!(response.headers().contains_key("x-amzn-requestid"));
     }
     assert_eq!(captures.len(), 4);
@@ -545,10 +484,8 @@ async fn aws_captures_with_a_minted_token_succeed_and_store_the_decoded_members(
 
 #[test]
 fn alibaba_captures_parse_to_their_decoded_query_and_form() {
-    let captures: Vec<Capture> = captures()
-        .into_iter()
-        .filter(|c| c.kind == Kind::Alibaba)
-        .collect();
+    let captures: Vec<Capture> =
+        captures().into_iter().filter(|c| c.kind == Kind::Alibaba).collect();
     for c in &captures {
         let query = c.request.uri().query().unwrap_or("");
         let query_pairs: Vec<(String, String)> = reqwest::Url::parse(&format!("http://x/?{query}"))
@@ -583,8 +520,6 @@ fn alibaba_captures_parse_to_their_decoded_query_and_form() {
         .iter()
         .find(|c| c.name == "alibaba-ReportTaskFailed.txt")
         .expect("the ReportTaskFailed capture");
-    assert!(failed
-        .decoded_pairs("form")
-        .contains(&("Cause".to_owned(), "why €".to_owned())));
+    assert!(failed.decoded_pairs("form").contains(&("Cause".to_owned(), "why €".to_owned())));
     assert_eq!(captures.len(), 3);
 }

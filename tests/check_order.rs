@@ -20,33 +20,21 @@ fn breaking_from(m: &Mock, step: CheckStep) -> Option<(http::Request<Bytes>, &'s
         }
         CheckStep::Parse => (aws("Bad.Target", "not json"), "SerializationException"),
         CheckStep::Operation => (
-            aws(
-                "Bad.Target",
-                json(json!({"taskToken": 5, "output": not_json_output})),
-            ),
+            aws("Bad.Target", json(json!({"taskToken": 5, "output": not_json_output}))),
             "UnknownOperationException",
         ),
         // Strict authentication is off by default; with it off the step is a no-op.
         CheckStep::Authentication => return None,
         CheckStep::MemberTypes => (
-            aws(
-                SUCCESS,
-                json(json!({"taskToken": 5, "output": "x".repeat(262_145)})),
-            ),
+            aws(SUCCESS, json(json!({"taskToken": 5, "output": "x".repeat(262_145)}))),
             "SerializationException",
         ),
         CheckStep::Validation => (
-            aws(
-                SUCCESS,
-                json(json!({"taskToken": "garbage", "output": "{".repeat(262_145)})),
-            ),
+            aws(SUCCESS, json(json!({"taskToken": "garbage", "output": "{".repeat(262_145)}))),
             "ValidationException",
         ),
         CheckStep::Token => (
-            aws(
-                SUCCESS,
-                json(json!({"taskToken": "garbage", "output": not_json_output})),
-            ),
+            aws(SUCCESS, json(json!({"taskToken": "garbage", "output": not_json_output}))),
             "InvalidToken",
         ),
         CheckStep::TaskState => {
@@ -54,20 +42,14 @@ fn breaking_from(m: &Mock, step: CheckStep) -> Option<(http::Request<Bytes>, &'s
             let first = json(json!({"taskToken": t.task_token, "output": "1"}));
             assert_eq!(code(&m.handle(aws(SUCCESS, first))), "200");
             (
-                aws(
-                    SUCCESS,
-                    json(json!({"taskToken": t.task_token, "output": not_json_output})),
-                ),
+                aws(SUCCESS, json(json!({"taskToken": t.task_token, "output": not_json_output}))),
                 "TaskTimedOut",
             )
         }
         CheckStep::Output => {
             let t = task(m);
             (
-                aws(
-                    SUCCESS,
-                    json(json!({"taskToken": t.task_token, "output": not_json_output})),
-                ),
+                aws(SUCCESS, json(json!({"taskToken": t.task_token, "output": not_json_output}))),
                 "InvalidOutput",
             )
         }
@@ -83,11 +65,7 @@ fn every_step_wins_over_all_later_ones() {
             continue;
         };
         let response = m.handle(request);
-        let got = if response.status() == 413 {
-            "413".to_owned()
-        } else {
-            code(&response)
-        };
+        let got = if response.status() == 413 { "413".to_owned() } else { code(&response) };
         assert_eq!(got, expected, "step {} (rule {})", step.label(), rule.id);
         checked += 1;
     }

@@ -14,22 +14,13 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let uri = line
-        .trim()
-        .strip_prefix("tasktoken listening on ")
-        .expect(&line)
-        .to_owned();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let uri = line.trim().strip_prefix("tasktoken listening on ").expect(&line).to_owned();
     (child, uri)
 }
 
 fn stop(mut child: Child, signal: &str) -> i32 {
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     for _ in 0..100 {
         if let Some(status) = child.try_wait().unwrap() {
@@ -43,17 +34,7 @@ fn stop(mut child: Child, signal: &str) -> i32 {
 
 #[tokio::test]
 async fn serve_mints_and_answers_then_stops_on_sigterm() {
-    let (child, uri) = start(
-        &[
-            "--port",
-            "0",
-            "--clock",
-            "virtual",
-            "--token-length",
-            "1024",
-        ],
-        &[],
-    );
+    let (child, uri) = start(&["--port", "0", "--clock", "virtual", "--token-length", "1024"], &[]);
     assert!(uri.starts_with("http://127.0.0.1:"), "{uri}");
     let client = reqwest::Client::new();
     let created = client
@@ -85,10 +66,7 @@ async fn serve_mints_and_answers_then_stops_on_sigterm() {
 
 #[test]
 fn environment_variables_configure_serve_and_sigint_stops_it() {
-    let (child, uri) = start(
-        &[],
-        &[("TASKTOKEN_PORT", "0"), ("TASKTOKEN_HOST", "127.0.0.1")],
-    );
+    let (child, uri) = start(&[], &[("TASKTOKEN_PORT", "0"), ("TASKTOKEN_HOST", "127.0.0.1")]);
     assert!(uri.starts_with("http://127.0.0.1:"), "{uri}");
     assert_eq!(stop(child, "-INT"), 0);
 }

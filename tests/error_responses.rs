@@ -16,10 +16,7 @@ fn snap(name: &str, response: http::Response<bytes::Bytes>) {
 fn success_is_200_with_an_empty_object() {
     let m = mock();
     let t = task(&m);
-    snap(
-        "aws_success",
-        m.handle(aws(HEARTBEAT, json(json!({"taskToken": t.task_token})))),
-    );
+    snap("aws_success", m.handle(aws(HEARTBEAT, json(json!({"taskToken": t.task_token})))));
 }
 
 #[test]
@@ -36,22 +33,12 @@ fn body_over_1049600_bytes_is_the_plain_text_413() {
 #[test]
 fn bodies_that_are_not_json_objects_are_serialization_exceptions() {
     let m = mock();
-    snap(
-        "aws_serialization_not_json",
-        m.handle(aws(SUCCESS, "not json")),
-    );
+    snap("aws_serialization_not_json", m.handle(aws(SUCCESS, "not json")));
     for body in ["", "[]", "\"s\"", "null", "{\"taskToken\":\"a\"", "{}{}"] {
-        assert_eq!(
-            code(&m.handle(aws(SUCCESS, body))),
-            "SerializationException",
-            "{body:?}"
-        );
+        assert_eq!(code(&m.handle(aws(SUCCESS, body))), "SerializationException", "{body:?}");
     }
     let invalid_utf8 = b"{\"taskToken\":\"\xff\xfe\",\"output\":\"1\"}".to_vec();
-    assert_eq!(
-        code(&m.handle(aws(SUCCESS, invalid_utf8))),
-        "SerializationException"
-    );
+    assert_eq!(code(&m.handle(aws(SUCCESS, invalid_utf8))), "SerializationException");
 }
 
 #[test]
@@ -73,27 +60,18 @@ fn a_member_of_the_wrong_type_is_a_serialization_exception() {
         );
     }
     let failure = json!({"taskToken": "t", "cause": 1});
-    assert_eq!(
-        code(&m.handle(aws(FAILURE, json(failure)))),
-        "SerializationException"
-    );
+    assert_eq!(code(&m.handle(aws(FAILURE, json(failure)))), "SerializationException");
 }
 
 #[test]
 fn unknown_or_missing_target_is_unknown_operation() {
     let m = mock();
-    snap(
-        "aws_unknown_operation",
-        m.handle(aws("AWSStepFunctions.SendTaskSucess", "{}")),
-    );
+    snap("aws_unknown_operation", m.handle(aws("AWSStepFunctions.SendTaskSucess", "{}")));
     let mut no_target = aws(SUCCESS, "{}");
     no_target.headers_mut().remove("x-amz-target");
     assert_eq!(code(&m.handle(no_target)), "UnknownOperationException");
     // The JSON parse comes first.
-    assert_eq!(
-        code(&m.handle(aws("Nope.Nope", "nope"))),
-        "SerializationException"
-    );
+    assert_eq!(code(&m.handle(aws("Nope.Nope", "nope"))), "SerializationException");
 }
 
 #[test]
@@ -101,27 +79,11 @@ fn validation_messages() {
     let m = mock();
     let long_token = "a".repeat(2049);
     let cases = [
-        (
-            "aws_validation_missing_output",
-            SUCCESS,
-            json!({"taskToken": "t"}),
-        ),
+        ("aws_validation_missing_output", SUCCESS, json!({"taskToken": "t"})),
         ("aws_validation_missing_token", HEARTBEAT, json!({})),
-        (
-            "aws_validation_null_token",
-            FAILURE,
-            json!({"taskToken": null}),
-        ),
-        (
-            "aws_validation_empty_token",
-            HEARTBEAT,
-            json!({"taskToken": ""}),
-        ),
-        (
-            "aws_validation_token_too_long",
-            HEARTBEAT,
-            json!({"taskToken": long_token}),
-        ),
+        ("aws_validation_null_token", FAILURE, json!({"taskToken": null})),
+        ("aws_validation_empty_token", HEARTBEAT, json!({"taskToken": ""})),
+        ("aws_validation_token_too_long", HEARTBEAT, json!({"taskToken": long_token})),
         (
             "aws_validation_output_too_long",
             SUCCESS,
@@ -137,11 +99,7 @@ fn validation_messages() {
             FAILURE,
             json!({"taskToken": "t", "cause": "c".repeat(32_769)}),
         ),
-        (
-            "aws_validation_two_violations",
-            SUCCESS,
-            json!({"taskToken": ""}),
-        ),
+        ("aws_validation_two_violations", SUCCESS, json!({"taskToken": ""})),
         (
             "aws_validation_three_violations",
             FAILURE,
@@ -158,58 +116,38 @@ fn token_errors() {
     let m = mock();
     snap(
         "aws_invalid_token",
-        m.handle(aws(
-            SUCCESS,
-            json(json!({"taskToken": "bad_token", "output": "{}"})),
-        )),
+        m.handle(aws(SUCCESS, json(json!({"taskToken": "bad_token", "output": "{}"})))),
     );
     let t = task(&m);
     assert_eq!(
-        code(&m.handle(aws(
-            SUCCESS,
-            json(json!({"taskToken": t.task_token, "output": "1"}))
-        ))),
+        code(&m.handle(aws(SUCCESS, json(json!({"taskToken": t.task_token, "output": "1"}))))),
         "200"
     );
     snap(
         "aws_task_timed_out",
-        m.handle(aws(
-            SUCCESS,
-            json(json!({"taskToken": t.task_token, "output": "1"})),
-        )),
+        m.handle(aws(SUCCESS, json(json!({"taskToken": t.task_token, "output": "1"})))),
     );
     let live = task(&m);
     snap(
         "aws_invalid_output",
-        m.handle(aws(
-            SUCCESS,
-            json(json!({"taskToken": live.task_token, "output": "{\"a\":"})),
-        )),
+        m.handle(aws(SUCCESS, json(json!({"taskToken": live.task_token, "output": "{\"a\":"})))),
     );
     let deleted = task(&m);
     assert!(m.delete_task(deleted.task_id));
     snap(
         "aws_task_does_not_exist",
-        m.handle(aws(
-            HEARTBEAT,
-            json(json!({"taskToken": deleted.task_token})),
-        )),
+        m.handle(aws(HEARTBEAT, json(json!({"taskToken": deleted.task_token})))),
     );
 }
 
 #[test]
 fn timed_out_task_gives_task_timed_out() {
     let m = mock();
-    let t = m
-        .create_task(TaskSpec::new(tasktoken::Provider::Aws).timeout_seconds(5))
-        .unwrap();
+    let t = m.create_task(TaskSpec::new(tasktoken::Provider::Aws).timeout_seconds(5)).unwrap();
     m.advance_clock(Duration::from_secs(5)).unwrap();
     let r = m.handle(aws(FAILURE, json(json!({"taskToken": t.task_token}))));
     assert_eq!(code(&r), "TaskTimedOut");
-    assert_eq!(
-        message(&r).unwrap(),
-        "Task Timed Out: 'Provided task does not exist anymore'"
-    );
+    assert_eq!(message(&r).unwrap(), "Task Timed Out: 'Provided task does not exist anymore'");
 }
 
 #[test]
@@ -224,28 +162,12 @@ fn control_api_errors() {
                 .unwrap(),
         )
     };
-    snap(
-        "control_unknown_task",
-        control("GET", "/_mock/tasks/999999", ""),
-    );
-    snap(
-        "control_bad_task_request",
-        control("POST", "/_mock/tasks", r#"{"provider":"gcp"}"#),
-    );
+    snap("control_unknown_task", control("GET", "/_mock/tasks/999999", ""));
+    snap("control_bad_task_request", control("POST", "/_mock/tasks", r#"{"provider":"gcp"}"#));
     snap(
         "control_bad_token_length",
-        control(
-            "POST",
-            "/_mock/tasks",
-            r#"{"provider":"aws","tokenLength":30}"#,
-        ),
+        control("POST", "/_mock/tasks", r#"{"provider":"aws","tokenLength":30}"#),
     );
-    snap(
-        "control_method_not_allowed",
-        control("PUT", "/_mock/clock", ""),
-    );
-    snap(
-        "control_unknown_endpoint",
-        control("GET", "/_mock/nothing", ""),
-    );
+    snap("control_method_not_allowed", control("PUT", "/_mock/clock", ""));
+    snap("control_unknown_endpoint", control("GET", "/_mock/nothing", ""));
 }

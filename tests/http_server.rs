@@ -77,19 +77,9 @@ async fn oversized_content_length_is_answered_413_before_the_body_is_sent() {
     // Not one body byte sent: the answer comes from the head alone.
     let (status, head, body) = read_response(&mut s).await.expect("a response");
     assert_eq!(status, 413);
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: text; charset=utf-8"),
-        "{head}"
-    );
-    assert!(
-        head.to_ascii_lowercase().contains("connection: close"),
-        "{head}"
-    );
-    assert!(
-        !head.to_ascii_lowercase().contains("x-amzn-requestid"),
-        "{head}"
-    );
+    assert!(head.to_ascii_lowercase().contains("content-type: text; charset=utf-8"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    assert!(!head.to_ascii_lowercase().contains("x-amzn-requestid"), "{head}");
     assert_eq!(body, b"HTTP content length exceeded 1049600 bytes.");
     assert!(closed(&mut s).await);
     heartbeat_works(&server).await;
@@ -121,12 +111,9 @@ async fn chunked_body_over_the_limit_is_cut_off_with_413() {
     let mut answer = None;
     for _ in 0..40 {
         // 40 x 64 KiB = 2.5 MiB offered; the server stops reading past 1049600 bytes.
-        let frame = [
-            format!("{:x}\r\n", chunk.len()).into_bytes(),
-            chunk.clone(),
-            b"\r\n".to_vec(),
-        ]
-        .concat();
+        let frame =
+            [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()]
+                .concat();
         if s.write_all(&frame).await.is_err() {
             break;
         }
@@ -151,13 +138,9 @@ async fn chunked_body_over_the_limit_is_cut_off_with_413() {
 
 #[tokio::test]
 async fn a_half_sent_body_times_out_and_closes() {
-    let config = MockConfig {
-        body_read_timeout: Duration::from_millis(300),
-        ..MockConfig::default()
-    };
-    let server = MockServer::start_with(Mock::new(config).unwrap())
-        .await
-        .unwrap();
+    let config =
+        MockConfig { body_read_timeout: Duration::from_millis(300), ..MockConfig::default() };
+    let server = MockServer::start_with(Mock::new(config).unwrap()).await.unwrap();
     let mut s = TcpStream::connect(server.address()).await.unwrap();
     let head = format!("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {SUCCESS}\r\nContent-Length: 100\r\n\r\n{{\"taskT");
     s.write_all(head.as_bytes()).await.unwrap();
@@ -170,11 +153,9 @@ async fn a_half_sent_body_times_out_and_closes() {
 #[tokio::test]
 async fn garbage_bytes_get_a_clean_close_and_the_server_keeps_serving() {
     let server = MockServer::start().await;
-    for garbage in [
-        &b"\x00\x01\x02 not http\r\n\r\n"[..],
-        b"POST / HTTP/9.9\r\n\r\n",
-        b"GET\r\n\r\n",
-    ] {
+    for garbage in
+        [&b"\x00\x01\x02 not http\r\n\r\n"[..], b"POST / HTTP/9.9\r\n\r\n", b"GET\r\n\r\n"]
+    {
         let mut s = TcpStream::connect(server.address()).await.unwrap();
         s.write_all(garbage).await.unwrap();
         // hyper answers 400 or just closes; either way the connection ends.
@@ -186,10 +167,7 @@ async fn garbage_bytes_get_a_clean_close_and_the_server_keeps_serving() {
     let (status, _, body) = read_response(&mut s).await.unwrap();
     assert_eq!(
         (status, body.as_slice()),
-        (
-            400,
-            &b"{\"__type\":\"com.amazon.coral.service#SerializationException\"}"[..]
-        )
+        (400, &b"{\"__type\":\"com.amazon.coral.service#SerializationException\"}"[..])
     );
     heartbeat_works(&server).await;
 }
@@ -216,13 +194,8 @@ async fn control_api_over_http() {
         .header("X-Amz-Target", HEARTBEAT)
         .body(json!({"taskToken": token}).to_string());
     assert_eq!(heartbeat.send().await.unwrap().status(), 200);
-    let view: Value = client
-        .get(format!("{base}/_mock/tasks/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json_text()
-        .await;
+    let view: Value =
+        client.get(format!("{base}/_mock/tasks/{id}")).send().await.unwrap().json_text().await;
     assert_eq!(
         view,
         json!({"taskId": id, "provider": "aws", "status": "PENDING", "heartbeats": 1, "timeoutSeconds": 60, "heartbeatSeconds": 10})
@@ -237,72 +210,31 @@ async fn control_api_over_http() {
         .json_text()
         .await;
     assert_eq!(clock["mode"], "virtual");
-    let view: Value = client
-        .get(format!("{base}/_mock/tasks/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json_text()
-        .await;
+    let view: Value =
+        client.get(format!("{base}/_mock/tasks/{id}")).send().await.unwrap().json_text().await;
     assert_eq!(
         (view["status"].as_str(), view["timedOutBy"].as_str()),
         (Some("TIMED_OUT"), Some("heartbeat"))
     );
 
-    let journal: Value = client
-        .get(format!("{base}/_mock/journal"))
-        .send()
-        .await
-        .unwrap()
-        .json_text()
-        .await;
+    let journal: Value =
+        client.get(format!("{base}/_mock/journal")).send().await.unwrap().json_text().await;
     let entries = journal["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["operation"], HEARTBEAT);
     assert_eq!(entries[0]["status"], 200);
     assert_eq!(entries[0]["taskId"], id.as_str());
 
-    let stats: Value = client
-        .get(format!("{base}/_mock/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json_text()
-        .await;
+    let stats: Value =
+        client.get(format!("{base}/_mock/stats")).send().await.unwrap().json_text().await;
     assert_eq!(stats["timedOut"], 1);
-    assert_eq!(
-        client
-            .post(format!("{base}/_mock/reset"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    assert_eq!(
-        client
-            .get(format!("{base}/_mock/tasks/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    let journal: Value = client
-        .get(format!("{base}/_mock/journal"))
-        .send()
-        .await
-        .unwrap()
-        .json_text()
-        .await;
+    assert_eq!(client.post(format!("{base}/_mock/reset")).send().await.unwrap().status(), 204);
+    assert_eq!(client.get(format!("{base}/_mock/tasks/{id}")).send().await.unwrap().status(), 404);
+    let journal: Value =
+        client.get(format!("{base}/_mock/journal")).send().await.unwrap().json_text().await;
     assert_eq!(journal["entries"], json!([]));
-    let health: Value = client
-        .get(format!("{base}/_mock/health"))
-        .send()
-        .await
-        .unwrap()
-        .json_text()
-        .await;
+    let health: Value =
+        client.get(format!("{base}/_mock/health")).send().await.unwrap().json_text().await;
     assert_eq!(health, json!({"status": "ok"}));
 }
 
@@ -327,10 +259,7 @@ async fn the_journal_is_bounded() {
     }
     let snapshot = mock.journal().snapshot();
     assert_eq!(snapshot.dropped, 2);
-    assert_eq!(
-        snapshot.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        [3, 4, 5]
-    );
+    assert_eq!(snapshot.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
 }
 
 trait JsonText {

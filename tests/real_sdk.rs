@@ -20,13 +20,7 @@ fn client(server: &MockServer) -> Client {
     let config = aws_sdk_sfn::Config::builder()
         .endpoint_url(server.uri())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
+        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(RetryConfig::disabled())
         .behavior_version(BehaviorVersion::latest())
@@ -45,8 +39,7 @@ async fn start() -> (MockServer, Client, NewTask) {
 fn is_lowercase_uuid_v4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
-        && s.chars()
-            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+        && s.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
         && parts[2].starts_with('4')
         && matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b')
 }
@@ -172,10 +165,7 @@ async fn a_second_send_task_success_on_the_same_token_is_the_typed_task_timed_ou
         matches!(err, SendTaskSuccessError::TaskTimedOut(_)),
         "expected TaskTimedOut, got {err:?}"
     );
-    assert_eq!(
-        server.task(task.task_id).unwrap().output.as_deref(),
-        Some("[1]")
-    );
+    assert_eq!(server.task(task.task_id).unwrap().output.as_deref(), Some("[1]"));
 }
 
 #[tokio::test]
@@ -415,10 +405,7 @@ async fn a_262145_byte_output_is_an_unhandled_validation_exception_with_the_cont
         .send()
         .await
         .expect("an output of exactly 262144 UTF-8 bytes is accepted");
-    assert_eq!(
-        server.task(task.task_id).unwrap().output.as_deref(),
-        Some(at_limit.as_str())
-    );
+    assert_eq!(server.task(task.task_id).unwrap().output.as_deref(), Some(at_limit.as_str()));
 }
 
 #[tokio::test]
@@ -430,9 +417,7 @@ async fn the_request_id_of_successes_and_errors_reaches_the_sdk() {
         .send()
         .await
         .expect("heartbeat succeeds");
-    let first_id = first
-        .request_id()
-        .expect("the success carries a request id");
+    let first_id = first.request_id().expect("the success carries a request id");
     assert!(is_lowercase_uuid_v4(first_id), "request id {first_id}");
 
     let second = client
@@ -441,9 +426,7 @@ async fn the_request_id_of_successes_and_errors_reaches_the_sdk() {
         .send()
         .await
         .expect("heartbeat succeeds");
-    let second_id = second
-        .request_id()
-        .expect("the success carries a request id");
+    let second_id = second.request_id().expect("the success carries a request id");
     assert!(is_lowercase_uuid_v4(second_id), "request id {second_id}");
     assert_ne!(first_id, second_id, "each response has its own request id");
 
@@ -453,10 +436,7 @@ async fn the_request_id_of_successes_and_errors_reaches_the_sdk() {
         .send()
         .await
         .expect_err("a garbage token is rejected");
-    let sdk_error_id = err
-        .request_id()
-        .expect("the error carries a request id")
-        .to_owned();
+    let sdk_error_id = err.request_id().expect("the error carries a request id").to_owned();
     assert!(is_lowercase_uuid_v4(&sdk_error_id), "{sdk_error_id}");
     let service_error = err.into_service_error();
     assert_eq!(service_error.request_id(), Some(sdk_error_id.as_str()));

@@ -1,4 +1,4 @@
-//! Random sequences of calls on several tokens, sent through the AWS wire format, end exactly as an independent sequential model says.
+//! Random sequences of calls on several tokens, sent through each provider's wire format, end exactly as an independent sequential model says.
 
 mod common;
 
@@ -11,28 +11,12 @@ use tasktoken::{Mock, Provider, Status, TaskSpec};
 
 #[derive(Debug, Clone)]
 enum Op {
-    Success {
-        task: usize,
-        output: String,
-        valid_json: bool,
-    },
-    Failure {
-        task: usize,
-        error: Option<String>,
-        cause: Option<String>,
-    },
-    Heartbeat {
-        task: usize,
-    },
-    Advance {
-        seconds: u64,
-    },
-    Delete {
-        task: usize,
-    },
-    GarbageToken {
-        target: usize,
-    },
+    Success { task: usize, output: String, valid_json: bool },
+    Failure { task: usize, error: Option<String>, cause: Option<String> },
+    Heartbeat { task: usize },
+    Advance { seconds: u64 },
+    Delete { task: usize },
+    GarbageToken { target: usize },
 }
 
 #[derive(Debug, Clone)]
@@ -66,29 +50,24 @@ impl ModelTask {
             return;
         }
         let overall = self.plan.timeout.is_some_and(|t| now >= self.created + t);
-        let heartbeat = self
-            .plan
-            .heartbeat
-            .is_some_and(|h| now >= self.last_heartbeat + h);
+        let heartbeat = self.plan.heartbeat.is_some_and(|h| now >= self.last_heartbeat + h);
         if overall || heartbeat {
             self.status = ModelStatus::TimedOut;
         }
     }
 
-    /// The expected answer to `op` (an operation on this task) at time `now`.
-    fn apply(&mut self, op: &Op, now: u64) -> &'static str {
+    /// The expected outcome of `op` (an operation on this task) at time `now`.
+    fn apply(&mut self, op: &Op, now: u64) -> Outcome {
         self.refresh(now);
         match self.status {
-            ModelStatus::Deleted => return "TaskDoesNotExist",
+            ModelStatus::Deleted => return Outcome::Deleted,
             ModelStatus::Pending => {}
-            _ => return "TaskTimedOut",
+            _ => return Outcome::Closed,
         }
         match op {
-            Op::Success {
-                output, valid_json, ..
-            } => {
+            Op::Success { output, valid_json, .. } => {
                 if !valid_json {
-                    return "InvalidOutput";
+                    return Outcome::InvalidOutput;
                 }
                 self.status = ModelStatus::Succeeded(output.clone());
             }
@@ -101,7 +80,76 @@ impl ModelTask {
             }
             _ => unreachable!(),
         }
-        "200"
+        Outcome::Ok
+    }
+}
+
+/// What the model says a call does.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Ok,
+    Closed,
+    Deleted,
+    InvalidOutput,
+    InvalidToken,
+}
+
+/// The provider under test: how a call goes on the wire and how an outcome reads back.
+#[derive(Debug, Clone, Copy)]
+enum Wire {
+    Aws,
+    Alibaba,
+}
+
+impl Wire {
+    fn provider(self) -> Provider {
+        match self {
+            Wire::Aws => Provider::Aws,
+            Wire::Alibaba => Provider::Alibaba,
+        }
+    }
+
+    fn code(self, outcome: Outcome) -> &'static str {
+        match (self, outcome) {
+            (_, Outcome::Ok) => "200",
+            (Wire::Aws, Outcome::Closed) => "TaskTimedOut",
+            (Wire::Aws, Outcome::Deleted) => "TaskDoesNotExist",
+            (Wire::Aws, Outcome::InvalidOutput) => "InvalidOutput",
+            (Wire::Aws, Outcome::InvalidToken) => "InvalidToken",
+            (Wire::Alibaba, Outcome::Closed) => "TaskAlreadyCompleted",
+            (Wire::Alibaba, _) => "InvalidArgument",
+        }
+    }
+
+    fn request(self, op: &Op, token: &str) -> http::Request<bytes::Bytes> {
+        match (self, op) {
+            (Wire::Aws, Op::Success { output, .. }) => {
+                aws(SUCCESS, json(json!({"taskToken": token, "output": output})))
+            }
+            (Wire::Aws, Op::Failure { error, cause, .. }) => {
+                let mut body = json!({"taskToken": token});
+                if let Some(e) = error {
+                    body["error"] = json!(e);
+                }
+                if let Some(c) = cause {
+                    body["cause"] = json!(c);
+                }
+                aws(FAILURE, json(body))
+            }
+            (Wire::Aws, Op::Heartbeat { .. }) => aws(HEARTBEAT, json(json!({"taskToken": token}))),
+            (Wire::Alibaba, Op::Success { output, .. }) => ali_succeed(token, output),
+            (Wire::Alibaba, Op::Failure { error, cause, .. }) => {
+                ali_fail(token, error.as_deref().unwrap_or("E"), cause.as_deref())
+            }
+            _ => unreachable!("{op:?} on {self:?}"),
+        }
+    }
+
+    fn read(self, response: &http::Response<bytes::Bytes>) -> String {
+        match self {
+            Wire::Aws => code(response),
+            Wire::Alibaba => ali_code(response),
+        }
     }
 }
 
@@ -109,11 +157,34 @@ fn text() -> impl Strategy<Value = String> {
     "\\PC{0,12}"
 }
 
-fn op(tasks: usize) -> impl Strategy<Value = Op> {
+fn op(wire: Wire, tasks: usize) -> BoxedStrategy<Op> {
+    match wire {
+        Wire::Aws => aws_op(tasks).boxed(),
+        Wire::Alibaba => alibaba_op(tasks).boxed(),
+    }
+}
+
+/// Alibaba has no heartbeat, and `Error` is required, 1 to 128 characters; `Cause` 1 to 4096.
+fn alibaba_op(tasks: usize) -> impl Strategy<Value = Op> {
     let t = 0..tasks;
     prop_oneof![
         4 => (t.clone(), text(), any::<bool>()).prop_map(|(task, s, valid_json)| {
-            let output = if valid_json { serde_json::to_string(&s).unwrap() } else { format!("{{{s}") };
+            let output = if valid_json { serde_json::to_string(&s).unwrap() } else { format!("not json {s}") };
+            Op::Success { task, output, valid_json }
+        }),
+        3 => (t.clone(), "\\PC{1,12}", proptest::option::of("\\PC{1,12}"))
+            .prop_map(|(task, error, cause)| Op::Failure { task, error: Some(error), cause }),
+        3 => (0u64..8).prop_map(|seconds| Op::Advance { seconds }),
+        1 => t.prop_map(|task| Op::Delete { task }),
+        1 => (0usize..2).prop_map(|target| Op::GarbageToken { target }),
+    ]
+}
+
+fn aws_op(tasks: usize) -> impl Strategy<Value = Op> {
+    let t = 0..tasks;
+    prop_oneof![
+        4 => (t.clone(), text(), any::<bool>()).prop_map(|(task, s, valid_json)| {
+            let output = if valid_json { serde_json::to_string(&s).unwrap() } else { format!("not json {s}") };
             Op::Success { task, output, valid_json }
         }),
         3 => (t.clone(), proptest::option::of(text()), proptest::option::of(text()))
@@ -125,29 +196,28 @@ fn op(tasks: usize) -> impl Strategy<Value = Op> {
     ]
 }
 
-fn plan() -> impl Strategy<Value = TaskPlan> {
-    (
-        proptest::option::of(1u64..30),
-        proptest::option::of(1u64..12),
-    )
+fn plan(wire: Wire) -> impl Strategy<Value = TaskPlan> {
+    let heartbeat = match wire {
+        Wire::Aws => proptest::option::of(1u64..12).boxed(),
+        Wire::Alibaba => Just(None).boxed(),
+    };
+    (proptest::option::of(1u64..30), heartbeat)
         .prop_map(|(timeout, heartbeat)| TaskPlan { timeout, heartbeat })
 }
 
-fn scenario() -> impl Strategy<Value = (Vec<TaskPlan>, Vec<Op>)> {
-    (1usize..5).prop_flat_map(|n| {
-        (
-            proptest::collection::vec(plan(), n),
-            proptest::collection::vec(op(n), 1..40),
-        )
+fn scenario(wire: Wire) -> impl Strategy<Value = (Vec<TaskPlan>, Vec<Op>)> {
+    (1usize..5).prop_flat_map(move |n| {
+        (proptest::collection::vec(plan(wire), n), proptest::collection::vec(op(wire, n), 1..40))
     })
 }
 
-fn run(plans: &[TaskPlan], ops: &[Op]) -> Result<(), TestCaseError> {
-    run_tampered(plans, ops, |_, _| {})
+fn run(wire: Wire, plans: &[TaskPlan], ops: &[Op]) -> Result<(), TestCaseError> {
+    run_tampered(wire, plans, ops, |_, _| {})
 }
 
 /// Runs the scenario; `tamper` acts on the mock behind the model's back before the first op.
 fn run_tampered(
+    wire: Wire,
     plans: &[TaskPlan],
     ops: &[Op],
     tamper: impl Fn(&Mock, &[String]),
@@ -159,7 +229,7 @@ fn run_tampered(
     let mut ids = Vec::new();
     let mut model = Vec::new();
     for p in plans {
-        let mut spec = TaskSpec::new(Provider::Aws);
+        let mut spec = TaskSpec::new(wire.provider());
         spec.timeout_seconds = p.timeout;
         spec.heartbeat_seconds = p.heartbeat;
         let t = m.create_task(spec).unwrap();
@@ -190,31 +260,23 @@ fn run_tampered(
                 continue;
             }
             Op::GarbageToken { target } => {
-                let target = [SUCCESS, FAILURE, HEARTBEAT][*target];
-                let body = json!({"taskToken": "AQ-not-a-token", "output": "1"});
-                (aws(target, json(body)), "InvalidToken")
+                let garbage = match wire {
+                    Wire::Aws => "AQ-not-a-token",
+                    Wire::Alibaba => "djEjbm90LWEtdG9rZW4=",
+                };
+                let op = match target {
+                    0 => Op::Success { task: 0, output: "1".into(), valid_json: true },
+                    1 => Op::Failure { task: 0, error: Some("E".into()), cause: None },
+                    _ => Op::Heartbeat { task: 0 },
+                };
+                (wire.request(&op, garbage), wire.code(Outcome::InvalidToken))
             }
-            Op::Success { task, output, .. } => {
-                let body = json!({"taskToken": tokens[*task], "output": output});
-                (aws(SUCCESS, json(body)), model[*task].apply(op, now))
+            Op::Success { task, .. } | Op::Failure { task, .. } | Op::Heartbeat { task } => {
+                (wire.request(op, &tokens[*task]), wire.code(model[*task].apply(op, now)))
             }
-            Op::Failure { task, error, cause } => {
-                let mut body = json!({"taskToken": tokens[*task]});
-                if let Some(e) = error {
-                    body["error"] = json!(e);
-                }
-                if let Some(c) = cause {
-                    body["cause"] = json!(c);
-                }
-                (aws(FAILURE, json(body)), model[*task].apply(op, now))
-            }
-            Op::Heartbeat { task } => (
-                aws(HEARTBEAT, json(json!({"taskToken": tokens[*task]}))),
-                model[*task].apply(op, now),
-            ),
         };
         let response = m.handle(request);
-        prop_assert_eq!(code(&response), expected, "step {}: {:?}", step, op);
+        prop_assert_eq!(wire.read(&response), expected, "step {}: {:?}", step, op);
     }
     for (i, task) in model.iter_mut().enumerate() {
         task.refresh(now);
@@ -229,7 +291,7 @@ fn run_tampered(
                     ModelStatus::Succeeded(o) => (Status::Succeeded, Some(o.clone()), None, None),
                     ModelStatus::Failed(e, c) => (Status::Failed, None, e.clone(), c.clone()),
                     ModelStatus::TimedOut => {
-                        (Status::TimedOut, None, Some("States.Timeout".into()), None)
+                        (Status::TimedOut, None, Some(wire.provider().timeout_error().into()), None)
                     }
                     ModelStatus::Deleted => unreachable!(),
                 };
@@ -247,36 +309,34 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_sequence_ends_as_the_model_says((plans, ops) in scenario()) {
-        run(&plans, &ops)?;
+    fn any_aws_sequence_ends_as_the_model_says((plans, ops) in scenario(Wire::Aws)) {
+        run(Wire::Aws, &plans, &ops)?;
+    }
+
+    #[test]
+    fn any_alibaba_sequence_ends_as_the_model_says((plans, ops) in scenario(Wire::Alibaba)) {
+        run(Wire::Alibaba, &plans, &ops)?;
     }
 }
 
 #[test]
 fn the_model_comparison_can_fail() {
-    let plans = vec![TaskPlan {
-        timeout: None,
-        heartbeat: Some(5),
-    }];
+    let plans = vec![TaskPlan { timeout: None, heartbeat: Some(5) }];
     let ops = vec![
         Op::Heartbeat { task: 0 },
-        Op::Success {
-            task: 0,
-            output: "2".into(),
-            valid_json: true,
-        },
+        Op::Success { task: 0, output: "2".into(), valid_json: true },
     ];
-    assert!(run(&plans, &ops).is_ok());
+    assert!(run(Wire::Aws, &plans, &ops).is_ok());
     // A mock that completed the task behind the model's back is caught at the first call.
     let completed_elsewhere = |m: &Mock, tokens: &[String]| {
         let body = json!({"taskToken": tokens[0], "output": "1"});
         assert_eq!(code(&m.handle(aws(SUCCESS, json(body)))), "200");
     };
-    let err = run_tampered(&plans, &ops, completed_elsewhere).unwrap_err();
+    let err = run_tampered(Wire::Aws, &plans, &ops, completed_elsewhere).unwrap_err();
     assert!(err.to_string().contains("TaskTimedOut"), "{err}");
     // A mock whose clock moved without the model is caught too.
     let clock_moved = |m: &Mock, _: &[String]| {
         m.advance_clock(Duration::from_secs(5)).unwrap();
     };
-    assert!(run_tampered(&plans, &ops, clock_moved).is_err());
+    assert!(run_tampered(Wire::Aws, &plans, &ops, clock_moved).is_err());
 }

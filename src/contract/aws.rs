@@ -33,12 +33,8 @@ pub const TOO_LARGE_CONTENT_TYPE: &str = "text; charset=utf-8";
 macro_rules! rule {
     ($name:ident, $id:literal, $prov:expr, $summary:literal, $source:literal) => {
         #[doc = $summary]
-        pub static $name: Rule = Rule {
-            id: $id,
-            summary: $summary,
-            provenance: $prov,
-            source: $source,
-        };
+        pub static $name: Rule =
+            Rule { id: $id, summary: $summary, provenance: $prov, source: $source };
     };
 }
 
@@ -129,6 +125,9 @@ rule!(R_TASK_DOES_NOT_EXIST, "aws.error.task-does-not-exist", Inferred,
 rule!(R_KMS, "aws.error.kms", Documented,
     "KMS failures (`KmsAccessDeniedException`, `KmsInvalidStateException` with `kmsKeyState`, `KmsThrottlingException`) are HTTP 400; reachable only through fault injection.",
     "API reference error lists (§2.2)");
+rule!(R_THROTTLING, "aws.error.throttling", Inferred,
+    "Throttling is `com.amazon.coral.availability#ThrottlingException`, `Rate exceeded`, HTTP 400; reachable only through fault injection.",
+    "Coral framework; Common Errors lists ThrottlingException 400 (§4.4)");
 rule!(R_AUTH_MISSING, "aws.auth.missing", Inferred,
     "With strict authentication, a request with no `Authorization` header is `MissingAuthenticationTokenException`, `Request is missing Authentication Token`.",
     "Coral framework, DynamoDB captures (§4.3)");
@@ -192,20 +191,11 @@ pub static SEND_TASK_SUCCESS: Operation = Operation {
     wire_name: "AWSStepFunctions.SendTaskSuccess",
     action: Action::Succeed,
     members: &[
-        Member {
-            name: "taskToken",
-            required: true,
-            limit: TOKEN_LIMIT,
-            rule: &R_TOKEN_LENGTH,
-        },
+        Member { name: "taskToken", required: true, limit: TOKEN_LIMIT, rule: &R_TOKEN_LENGTH },
         Member {
             name: "output",
             required: true,
-            limit: Limit {
-                min: 0,
-                max: 262_144,
-                unit: Unit::Utf8Bytes,
-            },
+            limit: Limit { min: 0, max: 262_144, unit: Unit::Utf8Bytes },
             rule: &R_OUTPUT_LENGTH,
         },
     ],
@@ -226,30 +216,17 @@ pub static SEND_TASK_FAILURE: Operation = Operation {
     wire_name: "AWSStepFunctions.SendTaskFailure",
     action: Action::Fail,
     members: &[
-        Member {
-            name: "taskToken",
-            required: true,
-            limit: TOKEN_LIMIT,
-            rule: &R_TOKEN_LENGTH,
-        },
+        Member { name: "taskToken", required: true, limit: TOKEN_LIMIT, rule: &R_TOKEN_LENGTH },
         Member {
             name: "error",
             required: false,
-            limit: Limit {
-                min: 0,
-                max: 256,
-                unit: Unit::Characters,
-            },
+            limit: Limit { min: 0, max: 256, unit: Unit::Characters },
             rule: &R_ERROR_LENGTH,
         },
         Member {
             name: "cause",
             required: false,
-            limit: Limit {
-                min: 0,
-                max: 32_768,
-                unit: Unit::Characters,
-            },
+            limit: Limit { min: 0, max: 32_768, unit: Unit::Characters },
             rule: &R_CAUSE_LENGTH,
         },
     ],
@@ -277,49 +254,23 @@ pub static SEND_TASK_HEARTBEAT: Operation = Operation {
     errors: &["TaskDoesNotExist", "InvalidToken", "TaskTimedOut"],
 };
 
-const TOKEN_LIMIT: Limit = Limit {
-    min: 1,
-    max: 2048,
-    unit: Unit::Characters,
-};
+const TOKEN_LIMIT: Limit = Limit { min: 1, max: 2048, unit: Unit::Characters };
 
 macro_rules! error {
     ($name:ident, $code:literal, $status:literal, $ns:expr, $msg:expr, $rule:expr) => {
         #[doc = concat!("`", $code, "`.")]
-        pub static $name: ErrorSpec = ErrorSpec {
-            code: $code,
-            status: $status,
-            namespace: $ns,
-            message: $msg,
-            rule: $rule,
-        };
+        pub static $name: ErrorSpec =
+            ErrorSpec { code: $code, status: $status, namespace: $ns, message: $msg, rule: $rule };
     };
 }
 
-error!(
-    REQUEST_TOO_LARGE,
-    "RequestEntityTooLarge",
-    413,
-    "",
-    Some(TOO_LARGE_BODY),
-    &R_BODY_SIZE
-);
-error!(
-    SERIALIZATION,
-    "SerializationException", 400, NS_FRAMEWORK, None, &R_SERIALIZATION
-);
+error!(REQUEST_TOO_LARGE, "RequestEntityTooLarge", 413, "", Some(TOO_LARGE_BODY), &R_BODY_SIZE);
+error!(SERIALIZATION, "SerializationException", 400, NS_FRAMEWORK, None, &R_SERIALIZATION);
 error!(
     UNKNOWN_OPERATION,
     "UnknownOperationException", 400, NS_FRAMEWORK, None, &R_UNKNOWN_OPERATION
 );
-error!(
-    VALIDATION,
-    "ValidationException",
-    400,
-    NS_VALIDATE,
-    Some("%s"),
-    &R_MISSING_MEMBER
-);
+error!(VALIDATION, "ValidationException", 400, NS_VALIDATE, Some("%s"), &R_MISSING_MEMBER);
 error!(
     INVALID_TOKEN,
     "InvalidToken",
@@ -371,6 +322,14 @@ error!(
 error!(KMS_THROTTLING, "KmsThrottlingException", 400, NS_SERVICE,
     Some("Received when KMS returns ThrottlingException for a KMS call that Step Functions makes on behalf of the caller."), &R_KMS);
 error!(
+    THROTTLING,
+    "ThrottlingException",
+    400,
+    "com.amazon.coral.availability",
+    Some("Rate exceeded"),
+    &R_THROTTLING
+);
+error!(
     MISSING_AUTHENTICATION_TOKEN,
     "MissingAuthenticationTokenException",
     400,
@@ -416,6 +375,7 @@ pub static CONTRACT: Contract = Contract {
         &KMS_ACCESS_DENIED,
         &KMS_INVALID_STATE,
         &KMS_THROTTLING,
+        &THROTTLING,
         &MISSING_AUTHENTICATION_TOKEN,
         &INCOMPLETE_SIGNATURE,
         &UNRECOGNIZED_CLIENT,

@@ -13,6 +13,7 @@
 //! assert_eq!(aws::TASK_TIMED_OUT.rule.provenance, Provenance::Observed);
 //! ```
 
+pub mod alibaba;
 pub mod aws;
 
 use std::fmt;
@@ -277,6 +278,8 @@ impl CheckStep {
 pub enum Provider {
     /// AWS Step Functions (awsJson1_0).
     Aws,
+    /// Alibaba Cloud CloudFlow / Serverless Workflow (`fnf`, RPC style).
+    Alibaba,
 }
 
 impl Provider {
@@ -284,6 +287,7 @@ impl Provider {
     pub fn name(self) -> &'static str {
         match self {
             Provider::Aws => "aws",
+            Provider::Alibaba => "alibaba",
         }
     }
 }
@@ -299,7 +303,8 @@ impl std::str::FromStr for Provider {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "aws" => Ok(Provider::Aws),
-            other => Err(format!("unknown provider {other:?} (expected aws)")),
+            "alibaba" => Ok(Provider::Alibaba),
+            other => Err(format!("unknown provider {other:?} (expected aws or alibaba)")),
         }
     }
 }
@@ -330,10 +335,7 @@ pub struct Contract {
 impl Contract {
     /// The operation a request names (`X-Amz-Target` value or `Action`).
     pub fn operation_by_wire_name(&self, wire_name: &str) -> Option<&'static Operation> {
-        self.operations
-            .iter()
-            .copied()
-            .find(|op| op.wire_name == wire_name)
+        self.operations.iter().copied().find(|op| op.wire_name == wire_name)
     }
 
     /// The catalogue entry for `code`.
@@ -370,6 +372,18 @@ impl Provider {
     pub fn contract(self) -> &'static Contract {
         match self {
             Provider::Aws => &aws::CONTRACT,
+            Provider::Alibaba => &alibaba::CONTRACT,
+        }
+    }
+
+    /// Both providers.
+    pub const ALL: [Provider; 2] = [Provider::Aws, Provider::Alibaba];
+
+    /// The error a timed-out task shows in its view (`States.Timeout`, `FnF.TaskTimeout`).
+    pub fn timeout_error(self) -> &'static str {
+        match self {
+            Provider::Aws => "States.Timeout",
+            Provider::Alibaba => "FnF.TaskTimeout",
         }
     }
 }

@@ -3,9 +3,9 @@
 use bytes::Bytes;
 use http::{Request, Response};
 
-use super::journal::{body_prefix, JournalEntry};
+use super::faults::Effect;
 use super::Mock;
-use crate::contract::aws::{INVALID_TOKEN, TASK_DOES_NOT_EXIST, TASK_TIMED_OUT};
+use crate::contract::aws::{self as contract, INVALID_TOKEN, TASK_DOES_NOT_EXIST, TASK_TIMED_OUT};
 use crate::contract::{Action, Provider};
 use crate::tasks::{Completion, Rejection, TaskId};
 use crate::wire::aws::{self as wire, AwsError, TARGET_HEADER};
@@ -22,53 +22,60 @@ pub fn rejection_error(rejection: Rejection) -> AwsError {
 
 pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let outcome = apply(mock, &req);
-    let response = match &outcome {
+    let mut effect = Effect::default();
+    let outcome = apply(mock, &req, &mut effect);
+    let mut response = match &outcome {
         Ok(_) => wire::success(&request_id),
         Err(e) => wire::error_response(e, &request_id),
     };
-    let journal = mock.journal();
-    if journal.enabled() {
-        journal.record(JournalEntry {
-            seq: 0,
-            at_ms: mock.clock().now_ms(),
-            provider: Provider::Aws,
-            method: req.method().to_string(),
-            path: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            operation: req
-                .headers()
-                .get(TARGET_HEADER)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            body: body_prefix(req.body()),
-            body_bytes: req.body().len(),
-            status: response.status().as_u16(),
-            error_code: outcome.as_ref().err().map(|e| e.spec.code.to_owned()),
-            task_id: outcome.ok(),
-        });
+    let operation = req
+        .headers()
+        .get(TARGET_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    mock.record(
+        Provider::Aws,
+        &req,
+        operation,
+        response.status().as_u16(),
+        outcome.as_ref().err().map(|e| e.spec.code),
+        outcome.as_ref().ok().copied(),
+    );
+    if effect != Effect::default() {
+        response.extensions_mut().insert(effect);
     }
     response
 }
 
-fn apply(mock: &Mock, req: &Request<Bytes>) -> Result<TaskId, AwsError> {
+fn apply(mock: &Mock, req: &Request<Bytes>, effect: &mut Effect) -> Result<TaskId, AwsError> {
     let envelope = wire::parse_envelope(req)?;
+    if let Some(firing) = mock.faults().fire(Provider::Aws, envelope.operation.name) {
+        *effect = firing.effect;
+        if let Some(code) = firing.error {
+            return Err(injected(&code));
+        }
+    }
+    mock.authenticate_aws(req)?;
     let call = wire::parse_call(envelope)?;
     let output_error = call.output.as_deref().and_then(wire::output_error);
     let completion = match call.operation.action {
-        Action::Succeed => Completion::Succeed {
-            output: call.output.as_deref().unwrap_or(""),
-        },
-        Action::Fail => Completion::Fail {
-            error: call.error.as_deref(),
-            cause: call.cause.as_deref(),
-        },
+        Action::Succeed => Completion::Succeed { output: call.output.as_deref().unwrap_or("") },
+        Action::Fail => {
+            Completion::Fail { error: call.error.as_deref(), cause: call.cause.as_deref() }
+        }
         Action::Heartbeat => Completion::Heartbeat,
     };
     mock.store()
         .apply(Provider::Aws, &call.task_token, completion, output_error)
         .map(|applied| applied.task_id)
         .map_err(rejection_error)
+}
+
+/// An injected catalogue error, `%s` filled with a fixed detail.
+fn injected(code: &str) -> AwsError {
+    let spec = contract::CONTRACT.error(code).unwrap_or(&contract::THROTTLING);
+    let mut error = AwsError::with(spec, &["injected fault"]);
+    if code == "KmsInvalidStateException" {
+        error.extra.push(("kmsKeyState", "DISABLED".to_owned()));
+    }
+    error
 }

@@ -2,13 +2,16 @@
 //!
 //! | method and path | body | answer |
 //! | --- | --- | --- |
-//! | `POST /_mock/tasks` | `{"provider":"aws","timeoutSeconds":n?,"heartbeatSeconds":n?,"tokenLength":n?}` | 201 `{"taskToken","taskId"}` |
+//! | `POST /_mock/tasks` | `{"provider":"aws","timeoutSeconds":n?,"heartbeatSeconds":n?,"tokenLength":n?}` or `{"provider":"alibaba","timeoutSeconds":n?,"flowName":"…"?}` | 201 `{"taskToken","taskId"}` |
 //! | `GET /_mock/tasks/{taskId}` | | 200 task view, 404 unknown |
 //! | `DELETE /_mock/tasks/{taskId}` | | 204; its token then gets `TaskDoesNotExist` |
 //! | `GET /_mock/clock` | | 200 `{"mode","nowMs"}` |
 //! | `POST /_mock/clock` | `{"advanceSeconds":n}` or `{"advanceMillis":n}` | 200 `{"mode","nowMs"}`; 409 on a real clock |
 //! | `GET /_mock/journal` | | 200 `{"dropped","entries":[…]}` |
 //! | `DELETE /_mock/journal` | | 204 |
+//! | `POST /_mock/faults` | a [`FaultSpec`](super::FaultSpec): `{"provider","operation"?,"error"?,"latencyMs"?,"reset"?,"count"?,"probability"?}` | 201 `{"faultId"}` |
+//! | `GET /_mock/faults` | | 200 `{"faults":[…]}` with how often each fired |
+//! | `DELETE /_mock/faults` | | 204 |
 //! | `GET /_mock/stats` | | 200 counts of tasks by status |
 //! | `POST /_mock/reset` | | 204: tasks and journal cleared, old tokens become `InvalidToken` |
 //! | `GET /_mock/health` | | 200 `{"status":"ok"}` |
@@ -38,6 +41,7 @@ struct CreateTask {
     timeout_seconds: Option<u64>,
     heartbeat_seconds: Option<u64>,
     token_length: Option<usize>,
+    flow_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +80,14 @@ pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
             mock.journal().clear();
             empty(StatusCode::NO_CONTENT)
         }
+        (["faults"], &Method::POST) => add_fault(mock, req.body()),
+        (["faults"], &Method::GET) => {
+            json_response(StatusCode::OK, &json!({"faults": mock.faults().list()}))
+        }
+        (["faults"], &Method::DELETE) => {
+            mock.faults().clear();
+            empty(StatusCode::NO_CONTENT)
+        }
         (["stats"], &Method::GET) => json_response(StatusCode::OK, &mock.stats()),
         (["reset"], &Method::POST) => {
             mock.reset();
@@ -83,34 +95,31 @@ pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
         }
         (["health"], &Method::GET) => json_response(StatusCode::OK, &json!({"status": "ok"})),
         (
-            ["tasks"] | ["tasks", _] | ["clock"] | ["journal"] | ["stats"] | ["reset"] | ["health"],
+            ["tasks"]
+            | ["tasks", _]
+            | ["clock"]
+            | ["journal"]
+            | ["faults"]
+            | ["stats"]
+            | ["reset"]
+            | ["health"],
             _,
-        ) => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &format!("{method} is not allowed on {path}"),
-        ),
-        _ => error(
-            StatusCode::NOT_FOUND,
-            &format!("no control endpoint {path}"),
-        ),
+        ) => error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {path}")),
+        _ => error(StatusCode::NOT_FOUND, &format!("no control endpoint {path}")),
     }
 }
 
 fn create_task(mock: &Mock, body: &[u8]) -> Response<Bytes> {
     let spec: CreateTask = match serde_json::from_slice(body) {
         Ok(spec) => spec,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid task request: {e}"),
-            )
-        }
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid task request: {e}")),
     };
     let spec = TaskSpec {
         provider: spec.provider,
         timeout_seconds: spec.timeout_seconds,
         heartbeat_seconds: spec.heartbeat_seconds,
         token_length: spec.token_length,
+        flow_name: spec.flow_name,
     };
     match mock.create_task(spec) {
         Ok(task) => json_response(StatusCode::CREATED, &task),
@@ -119,41 +128,38 @@ fn create_task(mock: &Mock, body: &[u8]) -> Response<Bytes> {
     }
 }
 
+fn add_fault(mock: &Mock, body: &[u8]) -> Response<Bytes> {
+    let spec: super::FaultSpec = match serde_json::from_slice(body) {
+        Ok(spec) => spec,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid fault: {e}")),
+    };
+    match mock.add_fault(spec) {
+        Ok(id) => json_response(StatusCode::CREATED, &json!({ "faultId": id })),
+        Err(e) => error(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
 fn clock(mock: &Mock) -> Response<Bytes> {
     let clock = mock.clock();
-    let mode = if clock.is_virtual() {
-        "virtual"
-    } else {
-        "real"
-    };
-    json_response(
-        StatusCode::OK,
-        &json!({"mode": mode, "nowMs": clock.now_ms()}),
-    )
+    let mode = if clock.is_virtual() { "virtual" } else { "real" };
+    json_response(StatusCode::OK, &json!({"mode": mode, "nowMs": clock.now_ms()}))
 }
 
 fn advance_clock(mock: &Mock, body: &[u8]) -> Response<Bytes> {
     let by = match serde_json::from_slice::<AdvanceClock>(body) {
-        Ok(AdvanceClock {
-            advance_seconds: Some(s),
-            advance_millis: None,
-        }) => Duration::from_secs(s),
-        Ok(AdvanceClock {
-            advance_seconds: None,
-            advance_millis: Some(ms),
-        }) => Duration::from_millis(ms),
+        Ok(AdvanceClock { advance_seconds: Some(s), advance_millis: None }) => {
+            Duration::from_secs(s)
+        }
+        Ok(AdvanceClock { advance_seconds: None, advance_millis: Some(ms) }) => {
+            Duration::from_millis(ms)
+        }
         Ok(_) => {
             return error(
                 StatusCode::BAD_REQUEST,
                 "give exactly one of advanceSeconds, advanceMillis",
             )
         }
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid clock request: {e}"),
-            )
-        }
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid clock request: {e}")),
     };
     match mock.advance_clock(by) {
         Ok(_) => clock(mock),
@@ -165,10 +171,9 @@ fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 

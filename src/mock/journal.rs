@@ -69,13 +69,7 @@ pub struct JournalSnapshot {
 impl Journal {
     /// A journal keeping at most `capacity` entries (0 turns it off).
     pub fn new(capacity: usize) -> Journal {
-        Journal {
-            capacity,
-            inner: Mutex::new(Ring {
-                next_seq: 1,
-                ..Ring::default()
-            }),
-        }
+        Journal { capacity, inner: Mutex::new(Ring { next_seq: 1, ..Ring::default() }) }
     }
 
     /// Whether entries are kept at all.
@@ -101,19 +95,13 @@ impl Journal {
     /// A copy of the entries.
     pub fn snapshot(&self) -> JournalSnapshot {
         let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        JournalSnapshot {
-            dropped: ring.dropped,
-            entries: ring.entries.iter().cloned().collect(),
-        }
+        JournalSnapshot { dropped: ring.dropped, entries: ring.entries.iter().cloned().collect() }
     }
 
     /// Empties the journal and restarts numbering.
     pub fn clear(&self) {
         let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *ring = Ring {
-            next_seq: 1,
-            ..Ring::default()
-        };
+        *ring = Ring { next_seq: 1, ..Ring::default() };
     }
 }
 

@@ -4,8 +4,10 @@
 //! response out. [`MockServer`] serves it over HTTP on loopback; [`ContractResponder`]
 //! mounts it on a `wiremock::MockServer`.
 
+mod alibaba;
 mod aws;
 pub mod control;
+pub mod faults;
 pub mod journal;
 mod respond;
 mod server;
@@ -16,17 +18,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 
-pub use aws::rejection_error;
+pub use alibaba::rejection_error as alibaba_rejection_error;
+pub use aws::rejection_error as aws_rejection_error;
+pub use faults::{ActiveFault, Effect, FaultSpec, Faults, Throttle};
 pub use journal::{Journal, JournalEntry, JournalSnapshot};
 pub use respond::ContractResponder;
 pub use server::{serve, MockServer};
 
+use crate::contract::alibaba::{Flavour, QUOTA_BUCKET, QUOTA_REFILL_PER_SECOND};
 use crate::contract::Provider;
 use crate::tasks::token::{check_token_length, DEFAULT_AWS_TOKEN_LEN};
 use crate::tasks::{
     Clock, NewTask, NotVirtual, Stats, Store, StoreError, TaskId, TaskSpec, TaskView, TokenCodec,
     TokenLengthError,
 };
+use crate::wire::alibaba::{AlibabaError, Params};
+use crate::wire::aws::AwsError;
 
 /// How a mock is set up.
 ///
@@ -49,6 +56,10 @@ pub struct MockConfig {
     pub token_key: Option<Vec<u8>>,
     /// How long a client may take to send a request body once its headers are in.
     pub body_read_timeout: Duration,
+    /// Which Alibaba service's limits apply (default CloudFlow: `Output` up to 65536 bytes).
+    pub alibaba_flavour: Flavour,
+    /// Apply the documented Alibaba quota (bucket of 10, refilled at 2 per second).
+    pub throttle: bool,
 }
 
 impl Default for MockConfig {
@@ -60,6 +71,8 @@ impl Default for MockConfig {
             max_tasks: usize::MAX,
             token_key: None,
             body_read_timeout: Duration::from_secs(30),
+            alibaba_flavour: Flavour::CloudFlow,
+            throttle: false,
         }
     }
 }
@@ -86,6 +99,18 @@ impl MockConfig {
     /// Caps the number of tasks held.
     pub fn max_tasks(mut self, n: usize) -> Self {
         self.max_tasks = n;
+        self
+    }
+
+    /// Sets the Alibaba flavour.
+    pub fn alibaba_flavour(mut self, flavour: Flavour) -> Self {
+        self.alibaba_flavour = flavour;
+        self
+    }
+
+    /// Turns the documented Alibaba quota on or off.
+    pub fn throttle(mut self, on: bool) -> Self {
+        self.throttle = on;
         self
     }
 }
@@ -118,6 +143,9 @@ pub struct Mock {
 struct Inner {
     store: Store,
     journal: Journal,
+    faults: Faults,
+    throttle: Option<Throttle>,
+    alibaba_flavour: Flavour,
     body_read_timeout: Duration,
 }
 
@@ -129,6 +157,9 @@ impl Mock {
             Some(key) => TokenCodec::with_key(key),
             None => TokenCodec::random(),
         };
+        let throttle = config
+            .throttle
+            .then(|| Throttle::new(QUOTA_BUCKET, QUOTA_REFILL_PER_SECOND, config.clock.now_ms()));
         Ok(Mock {
             inner: Arc::new(Inner {
                 store: Store::with_options(
@@ -138,6 +169,9 @@ impl Mock {
                     config.max_tasks,
                 ),
                 journal: Journal::new(config.journal_capacity),
+                faults: Faults::default(),
+                throttle,
+                alibaba_flavour: config.alibaba_flavour,
                 body_read_timeout: config.body_read_timeout,
             }),
         })
@@ -148,8 +182,9 @@ impl Mock {
         if control::is_control_path(req.uri().path()) {
             return control::handle(self, req);
         }
-        match route(&req) {
+        match route(req.headers()) {
             Provider::Aws => aws::handle(self, req),
+            Provider::Alibaba => alibaba::handle(self, req),
         }
     }
 
@@ -188,10 +223,75 @@ impl Mock {
         self.inner.store.stats()
     }
 
-    /// Forgets every task and clears the journal.
+    /// Forgets every task, clears the journal and removes every fault.
     pub fn reset(&self) {
         self.inner.store.reset();
         self.inner.journal.clear();
+        self.inner.faults.clear();
+    }
+
+    /// The fault rules.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// Adds a fault rule; returns its id.
+    pub fn add_fault(&self, spec: FaultSpec) -> Result<u64, String> {
+        self.inner.faults.add(spec)
+    }
+
+    /// The Alibaba flavour in force.
+    pub fn alibaba_flavour(&self) -> Flavour {
+        self.inner.alibaba_flavour
+    }
+
+    /// Whether the quota lets a request for `provider` through now (always, with throttling off).
+    pub fn throttle_allows(&self, provider: Provider) -> bool {
+        match (&self.inner.throttle, provider) {
+            (Some(t), Provider::Alibaba) => t.allow(self.clock().now_ms()),
+            _ => true,
+        }
+    }
+
+    pub(crate) fn authenticate_aws(&self, _req: &Request<Bytes>) -> Result<(), AwsError> {
+        Ok(())
+    }
+
+    pub(crate) fn authenticate_alibaba(
+        &self,
+        _req: &Request<Bytes>,
+        _params: &Params,
+    ) -> Result<(), AlibabaError> {
+        Ok(())
+    }
+
+    /// Appends a provider request to the journal.
+    pub(crate) fn record(
+        &self,
+        provider: Provider,
+        req: &Request<Bytes>,
+        operation: Option<String>,
+        status: u16,
+        error_code: Option<&str>,
+        task_id: Option<TaskId>,
+    ) {
+        let journal = &self.inner.journal;
+        if !journal.enabled() {
+            return;
+        }
+        journal.record(JournalEntry {
+            seq: 0,
+            at_ms: self.clock().now_ms(),
+            provider,
+            method: req.method().to_string(),
+            path: req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+            operation,
+            body: journal::body_prefix(req.body()),
+            body_bytes: req.body().len(),
+            status,
+            error_code: error_code.map(str::to_owned),
+            task_id,
+        });
     }
 
     /// A wiremock responder serving this mock.
@@ -209,9 +309,7 @@ impl Mock {
         if control::is_control_path(path) {
             return control::MAX_BODY_BYTES;
         }
-        match route_head(headers) {
-            Provider::Aws => Provider::Aws.contract().max_request_bytes,
-        }
+        route(headers).contract().max_request_bytes
     }
 
     /// The answer to a body over [`Mock::body_limit`], by route.
@@ -219,8 +317,19 @@ impl Mock {
         if control::is_control_path(path) {
             return control::too_large();
         }
-        match route_head(headers) {
+        match route(headers) {
             Provider::Aws => crate::wire::aws::too_large(),
+            Provider::Alibaba => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
+                let error = crate::wire::alibaba::too_large(self.body_limit(path, headers));
+                let mut response =
+                    crate::wire::alibaba::error_response(&error, &id, host.unwrap_or(""));
+                response
+                    .headers_mut()
+                    .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+                response
+            }
         }
     }
 
@@ -229,11 +338,18 @@ impl Mock {
     }
 }
 
-/// Which provider API a request is for, from its shape.
-fn route(req: &Request<Bytes>) -> Provider {
-    route_head(req.headers())
-}
-
-fn route_head(_headers: &http::HeaderMap) -> Provider {
-    Provider::Aws
+/// Which provider API a request is for, from its head alone (the body may not be read yet):
+/// AWS when it has an `X-Amz-Target` header, an `application/x-amz-json-*` content type or a
+/// SigV4 `Authorization`; Alibaba (RPC, `Action` parameter) otherwise.
+pub fn route(headers: &http::HeaderMap) -> Provider {
+    let header = |name| headers.get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
+    let aws = headers.contains_key(crate::wire::aws::TARGET_HEADER)
+        || header(http::header::CONTENT_TYPE)
+            .is_some_and(|c| c.starts_with("application/x-amz-json"))
+        || header(http::header::AUTHORIZATION).is_some_and(|a| a.starts_with("AWS4-"));
+    if aws {
+        Provider::Aws
+    } else {
+        Provider::Alibaba
+    }
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use wiremock::{Respond, ResponseTemplate};
 
-use super::Mock;
+use super::{Effect, Mock};
 
 /// Answers wiremock requests exactly as the mock server would.
 ///
@@ -47,9 +47,8 @@ impl ContractResponder {
 
 impl Respond for ContractResponder {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let mut builder = http::Request::builder()
-            .method(request.method.clone())
-            .uri(request.url.as_str());
+        let mut builder =
+            http::Request::builder().method(request.method.clone()).uri(request.url.as_str());
         if let Some(headers) = builder.headers_mut() {
             *headers = request.headers.clone();
         }
@@ -57,7 +56,15 @@ impl Respond for ContractResponder {
             Ok(req) => self.mock.handle(req),
             Err(_) => return ResponseTemplate::new(400),
         };
+        let effect = response.extensions().get::<Effect>().copied().unwrap_or_default();
+        // wiremock cannot drop a connection: an injected reset is answered 500 with no body.
+        if effect.reset {
+            return ResponseTemplate::new(500);
+        }
         let mut template = ResponseTemplate::new(response.status().as_u16());
+        if let Some(delay) = effect.delay {
+            template = template.set_delay(delay);
+        }
         for (name, value) in response.headers() {
             template = template.append_header(name.clone(), value.clone());
         }

@@ -1,6 +1,5 @@
 //! The HTTP adapter: serves a [`Mock`] with hyper on a socket, bounding what it reads, and stops cleanly.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -19,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Mock, MockConfig};
+use super::{Effect, Mock, MockConfig};
 
 /// How long a client may take to send its request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,9 +57,7 @@ impl MockServer {
     /// If no loopback port can be bound, as `wiremock::MockServer::start` does.
     pub async fn start() -> MockServer {
         let mock = Mock::new(MockConfig::default()).expect("the default config is valid");
-        MockServer::start_with(mock)
-            .await
-            .expect("bind 127.0.0.1 on an ephemeral port")
+        MockServer::start_with(mock).await.expect("bind 127.0.0.1 on an ephemeral port")
     }
 
     /// Serves `mock` on `127.0.0.1` and an ephemeral port.
@@ -76,12 +73,7 @@ impl MockServer {
         let task = tokio::spawn(serve(mock.clone(), listener, async {
             let _ = stopped.await;
         }));
-        Ok(MockServer {
-            mock,
-            address,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        Ok(MockServer { mock, address, stop: Some(stop), task: Some(task) })
     }
 
     /// `http://<address>`, the endpoint to point clients at.
@@ -162,16 +154,18 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
     Ok(())
 }
 
-async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// A fault asked for the connection to be dropped without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("connection reset by fault injection")]
+struct ResetByFault;
+
+async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, ResetByFault> {
     let (parts, body) = req.into_parts();
     let limit = mock.body_limit(parts.uri.path(), &parts.headers);
     let declared = parts
@@ -181,25 +175,26 @@ async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Byte
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         // Decided from the head alone: the oversized body is never read.
-        return Ok(mock
-            .too_large(parts.uri.path(), &parts.headers)
-            .map(Full::new));
+        return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
     }
-    let read = tokio::time::timeout(
-        mock.body_read_timeout(),
-        Limited::new(body, limit).collect(),
-    );
+    let read = tokio::time::timeout(mock.body_read_timeout(), Limited::new(body, limit).collect());
     let body = match read.await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return Ok(mock
-                .too_large(parts.uri.path(), &parts.headers)
-                .map(Full::new));
+            return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
         }
         Ok(Err(_)) => return Ok(closing(StatusCode::BAD_REQUEST)),
         Err(_) => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
     };
     let response = mock.handle(Request::from_parts(parts, body));
+    if let Some(effect) = response.extensions().get::<Effect>().copied() {
+        if let Some(delay) = effect.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if effect.reset {
+            return Err(ResetByFault);
+        }
+    }
     Ok(response.map(Full::new))
 }
 
@@ -207,8 +202,6 @@ async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Byte
 fn closing(status: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     response
 }

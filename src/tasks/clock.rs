@@ -33,10 +33,7 @@ pub struct NotVirtual;
 impl Clock {
     /// Real time: wall-clock at start, then monotonic.
     pub fn real() -> Clock {
-        Clock(Arc::new(Inner::Real {
-            wall_at_start: system_now_ms(),
-            start: Instant::now(),
-        }))
+        Clock(Arc::new(Inner::Real { wall_at_start: system_now_ms(), start: Instant::now() }))
     }
 
     /// A virtual clock starting at the current wall-clock time.
@@ -46,9 +43,7 @@ impl Clock {
 
     /// A virtual clock starting at `epoch_ms` milliseconds since the Unix epoch.
     pub fn virtual_at(epoch_ms: u64) -> Clock {
-        Clock(Arc::new(Inner::Virtual {
-            now_ms: AtomicU64::new(epoch_ms),
-        }))
+        Clock(Arc::new(Inner::Virtual { now_ms: AtomicU64::new(epoch_ms) }))
     }
 
     /// Whether this clock is virtual.
@@ -59,10 +54,9 @@ impl Clock {
     /// Now, in milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> u64 {
         match &*self.0 {
-            Inner::Real {
-                wall_at_start,
-                start,
-            } => wall_at_start.saturating_add(start.elapsed().as_millis() as u64),
+            Inner::Real { wall_at_start, start } => {
+                wall_at_start.saturating_add(start.elapsed().as_millis() as u64)
+            }
             Inner::Virtual { now_ms } => now_ms.load(Ordering::Acquire),
         }
     }
@@ -85,8 +79,5 @@ impl Clock {
 }
 
 fn system_now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
@@ -16,6 +16,8 @@ use super::token::{TokenCodec, TokenLengthError, DEFAULT_AWS_TOKEN_LEN};
 use crate::contract::Provider;
 
 const SHARDS: usize = 64;
+/// Flow name of Alibaba tokens when the spec gives none.
+pub const DEFAULT_FLOW_NAME: &str = "tasktoken-flow";
 
 /// A task's id, as the control API shows it (a decimal number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,8 +81,10 @@ pub struct TaskSpec {
     pub timeout_seconds: Option<u64>,
     /// Heartbeat deadline, restarted by each heartbeat.
     pub heartbeat_seconds: Option<u64>,
-    /// Token length in characters; the store's default when `None`.
+    /// AWS token length in characters; the store's default when `None`.
     pub token_length: Option<usize>,
+    /// Alibaba flow name written into the token (default `tasktoken-flow`).
+    pub flow_name: Option<String>,
 }
 
 impl TaskSpec {
@@ -91,6 +95,7 @@ impl TaskSpec {
             timeout_seconds: None,
             heartbeat_seconds: None,
             token_length: None,
+            flow_name: None,
         }
     }
 
@@ -106,9 +111,15 @@ impl TaskSpec {
         self
     }
 
-    /// Sets the token length.
+    /// Sets the AWS token length.
     pub fn token_length(mut self, len: usize) -> Self {
         self.token_length = Some(len);
+        self
+    }
+
+    /// Sets the Alibaba flow name.
+    pub fn flow_name(mut self, name: impl Into<String>) -> Self {
+        self.flow_name = Some(name.into());
         self
     }
 }
@@ -166,6 +177,9 @@ pub struct Applied {
     pub task_id: TaskId,
     /// The task's status afterwards.
     pub status: Status,
+    /// Id of the history event the call wrote (increasing across the mock, hence within
+    /// any execution); 0 for a heartbeat, which writes none.
+    pub event_id: u64,
 }
 
 /// A task as the control API shows it.
@@ -181,7 +195,8 @@ pub struct TaskView {
     /// The winning success's output, byte for byte.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
-    /// The winning failure's error, or `States.Timeout` for a timed-out task.
+    /// The winning failure's error, or the provider's timeout error (`States.Timeout`,
+    /// `FnF.TaskTimeout`) for a timed-out task.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The winning failure's cause.
@@ -222,6 +237,9 @@ pub enum StoreError {
     /// The requested token length cannot be minted.
     #[error(transparent)]
     TokenLength(#[from] TokenLengthError),
+    /// The task spec does not fit its provider.
+    #[error("{0}")]
+    InvalidSpec(String),
     /// The store holds its configured maximum of tasks.
     #[error("the mock holds its maximum of {0} tasks; reset it or raise the limit")]
     Full(usize),
@@ -296,6 +314,7 @@ pub struct Store {
     shards: Box<[Mutex<Shard>]>,
     next_shard: AtomicUsize,
     live: AtomicUsize,
+    events: AtomicU64,
     max_tasks: usize,
     codec: TokenCodec,
     clock: Clock,
@@ -305,12 +324,7 @@ pub struct Store {
 impl Store {
     /// A store on `clock` with a random token key, default token length and no task cap.
     pub fn new(clock: Clock) -> Store {
-        Store::with_options(
-            clock,
-            TokenCodec::random(),
-            DEFAULT_AWS_TOKEN_LEN,
-            usize::MAX,
-        )
+        Store::with_options(clock, TokenCodec::random(), DEFAULT_AWS_TOKEN_LEN, usize::MAX)
     }
 
     /// A store with every option given.
@@ -324,6 +338,7 @@ impl Store {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             next_shard: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
+            events: AtomicU64::new(1),
             max_tasks,
             codec,
             clock,
@@ -344,7 +359,31 @@ impl Store {
     /// Creates a pending task and mints its token.
     pub fn create(&self, spec: &TaskSpec) -> Result<NewTask, StoreError> {
         let len = spec.token_length.unwrap_or(self.default_token_length);
-        super::token::check_token_length(len)?;
+        let flow = spec.flow_name.as_deref().unwrap_or(DEFAULT_FLOW_NAME);
+        match spec.provider {
+            Provider::Aws => {
+                super::token::check_token_length(len)?;
+                if spec.flow_name.is_some() {
+                    return Err(StoreError::InvalidSpec("flowName is for alibaba tasks".into()));
+                }
+            }
+            Provider::Alibaba => {
+                if spec.heartbeat_seconds.is_some() {
+                    return Err(StoreError::InvalidSpec(
+                        "alibaba has no heartbeat operation; heartbeatSeconds is for aws tasks"
+                            .into(),
+                    ));
+                }
+                if spec.token_length.is_some() {
+                    return Err(StoreError::InvalidSpec("tokenLength is for aws tasks".into()));
+                }
+                if flow.is_empty() || flow.chars().count() > 128 || flow.contains('#') {
+                    return Err(StoreError::InvalidSpec(
+                        "flowName must be 1 to 128 characters without '#'".into(),
+                    ));
+                }
+            }
+        }
         if self.live.fetch_add(1, Ordering::AcqRel) >= self.max_tasks {
             self.live.fetch_sub(1, Ordering::AcqRel);
             return Err(StoreError::Full(self.max_tasks));
@@ -371,11 +410,14 @@ impl Store {
             shard.tasks.push(record);
             slot * SHARDS as u64 + shard_index as u64
         };
-        let token = self.codec.mint(spec.provider, id, len)?;
-        Ok(NewTask {
-            task_token: token,
-            task_id: TaskId(id),
-        })
+        let token = match spec.provider {
+            Provider::Aws => self.codec.mint_aws(id, len)?,
+            Provider::Alibaba => {
+                let scheduled = self.events.fetch_add(1, Ordering::Relaxed);
+                self.codec.mint_alibaba(id, flow, scheduled)
+            }
+        };
+        Ok(NewTask { task_token: token, task_id: TaskId(id) })
     }
 
     /// Applies a completion or heartbeat sent with `token` through `provider`'s API.
@@ -432,10 +474,11 @@ impl Store {
                     }));
                 }
             }
-            Ok(Applied {
-                task_id: TaskId(id),
-                status: view_status(record.state),
-            })
+            let event_id = match completion {
+                Completion::Heartbeat => 0,
+                _ => self.events.fetch_add(1, Ordering::Relaxed),
+            };
+            Ok(Applied { task_id: TaskId(id), status: view_status(record.state), event_id })
         })
         .unwrap_or(Err(Rejection::InvalidToken))
     }
@@ -459,7 +502,7 @@ impl Store {
                 status: view_status(r.state),
                 output: outcome.and_then(|o| o.output.clone()),
                 error: match timed_out_by {
-                    Some(_) => Some("States.Timeout".to_owned()),
+                    Some(_) => Some(r.provider.timeout_error().to_owned()),
                     None => outcome.and_then(|o| o.error.clone()),
                 },
                 cause: outcome.and_then(|o| o.cause.clone()),
@@ -551,11 +594,7 @@ mod tests {
 
     #[test]
     fn record_stays_small() {
-        assert!(
-            std::mem::size_of::<Record>() <= 40,
-            "{}",
-            std::mem::size_of::<Record>()
-        );
+        assert!(std::mem::size_of::<Record>() <= 40, "{}", std::mem::size_of::<Record>());
     }
 
     #[test]
@@ -563,27 +602,18 @@ mod tests {
         let clock = Clock::virtual_at(0);
         let store = Store::new(clock.clone());
         let t = store
-            .create(
-                &TaskSpec::new(Provider::Aws)
-                    .timeout_seconds(10)
-                    .heartbeat_seconds(4),
-            )
+            .create(&TaskSpec::new(Provider::Aws).timeout_seconds(10).heartbeat_seconds(4))
             .unwrap();
         for _ in 0..2 {
             clock.advance(Duration::from_secs(3)).unwrap();
-            store
-                .apply(Provider::Aws, &t.task_token, Completion::Heartbeat, None)
-                .unwrap();
+            store.apply(Provider::Aws, &t.task_token, Completion::Heartbeat, None).unwrap();
         }
         // t = 6 s: heartbeat deadline is 10 s, overall deadline 10 s.
         clock.advance(Duration::from_secs(3)).unwrap();
         assert_eq!(store.view(t.task_id).unwrap().status, Status::Pending);
         clock.advance(Duration::from_secs(1)).unwrap();
         let v = store.view(t.task_id).unwrap();
-        assert_eq!(
-            (v.status, v.timed_out_by),
-            (Status::TimedOut, Some(TimeoutKind::Task))
-        );
+        assert_eq!((v.status, v.timed_out_by), (Status::TimedOut, Some(TimeoutKind::Task)));
         assert_eq!(
             store.apply(Provider::Aws, &t.task_token, Completion::Heartbeat, None),
             Err(Rejection::Closed)
@@ -594,16 +624,11 @@ mod tests {
     fn missed_heartbeat_times_out() {
         let clock = Clock::virtual_at(0);
         let store = Store::new(clock.clone());
-        let t = store
-            .create(&TaskSpec::new(Provider::Aws).heartbeat_seconds(5))
-            .unwrap();
+        let t = store.create(&TaskSpec::new(Provider::Aws).heartbeat_seconds(5)).unwrap();
         clock.advance(Duration::from_millis(4_999)).unwrap();
         assert_eq!(store.view(t.task_id).unwrap().status, Status::Pending);
         clock.advance(Duration::from_millis(1)).unwrap();
-        assert_eq!(
-            store.view(t.task_id).unwrap().timed_out_by,
-            Some(TimeoutKind::Heartbeat)
-        );
+        assert_eq!(store.view(t.task_id).unwrap().timed_out_by, Some(TimeoutKind::Heartbeat));
     }
 
     #[test]
@@ -611,10 +636,7 @@ mod tests {
         let store = Store::with_options(Clock::virtual_at(0), TokenCodec::random(), 680, 2);
         let a = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
         let b = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
-        assert!(matches!(
-            store.create(&TaskSpec::new(Provider::Aws)),
-            Err(StoreError::Full(2))
-        ));
+        assert!(matches!(store.create(&TaskSpec::new(Provider::Aws)), Err(StoreError::Full(2))));
         assert!(store.delete(b.task_id));
         assert_eq!(
             store.apply(Provider::Aws, &b.task_token, Completion::Heartbeat, None),

@@ -21,12 +21,18 @@ pub const MIN_AWS_TOKEN_LEN: usize = 40;
 pub const MAX_AWS_TOKEN_LEN: usize = 2048;
 
 const MAC_LEN: usize = 16;
+const ALIBABA_MAC_LEN: usize = 20;
+/// base64 of `v1#`.
+const ALIBABA_PREFIX: &str = "djEj";
+/// Longest Alibaba token looked at (flow names are at most 128 characters).
+const MAX_ALIBABA_TOKEN_LEN: usize = 1024;
 const FIXED_LEN: usize = 3 + 1 + 1 + 8 + MAC_LEN;
 const FIRST_SEGMENT_BYTES: usize = 134; // 180 base64 characters, the last one `=`
 const FIRST_SEGMENT_CHARS: usize = 180;
 const TWO_SEGMENT_MARK: u8 = (FIRST_SEGMENT_BYTES - 3) as u8;
 const TWO_SEGMENTS_FROM: usize = 256;
 const VERSION: u8 = 1;
+const AWS_TAG: u8 = 1;
 
 /// A token length the mock cannot mint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -49,7 +55,7 @@ pub fn check_token_length(len: usize) -> Result<usize, TokenLengthError> {
 /// use tasktoken::Provider;
 ///
 /// let codec = TokenCodec::random();
-/// let token = codec.mint(Provider::Aws, 42, 680).unwrap();
+/// let token = codec.mint_aws(42, 680).unwrap();
 /// assert_eq!(token.len(), 680);
 /// assert!(token.starts_with("AQ"));
 /// assert_eq!(codec.verify(&token), Some((Provider::Aws, 42)));
@@ -84,13 +90,8 @@ impl TokenCodec {
         }
     }
 
-    /// Mints a token of exactly `len` characters for task `id` of `provider`.
-    pub fn mint(
-        &self,
-        provider: Provider,
-        id: u64,
-        len: usize,
-    ) -> Result<String, TokenLengthError> {
+    /// Mints an AWS token of exactly `len` characters for task `id`.
+    pub fn mint_aws(&self, id: u64, len: usize) -> Result<String, TokenLengthError> {
         let len = check_token_length(len)?;
         let two_segments = len >= TWO_SEGMENTS_FROM;
         let total = if two_segments {
@@ -103,7 +104,7 @@ impl TokenCodec {
         bytes[1] = 0x00;
         bytes[2] = if two_segments { TWO_SEGMENT_MARK } else { 0 };
         bytes[3] = VERSION;
-        bytes[4] = provider_tag(provider);
+        bytes[4] = AWS_TAG;
         bytes[5..13].copy_from_slice(&id.to_be_bytes());
         fill_random(&mut bytes[13..total - MAC_LEN]);
         let tag = self.tag(&bytes[..total - MAC_LEN]);
@@ -119,8 +120,39 @@ impl TokenCodec {
         Ok(token)
     }
 
+    /// Mints an Alibaba token for task `id` of flow `flow` scheduled as event `event_id`.
+    ///
+    /// ```
+    /// use tasktoken::tasks::TokenCodec;
+    /// use tasktoken::Provider;
+    ///
+    /// let codec = TokenCodec::random();
+    /// let token = codec.mint_alibaba(7, "MyFlow", 2);
+    /// assert!(token.starts_with("djEjTXlGbG93I")); // base64 of "v1#MyFlow#…"
+    /// assert_eq!(codec.verify(&token), Some((Provider::Alibaba, 7)));
+    /// ```
+    pub fn mint_alibaba(&self, id: u64, flow: &str, event_id: u64) -> String {
+        let mut r = [0u8; 10];
+        fill_random(&mut r);
+        let execution = format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            u32::from_be_bytes([r[0], r[1], r[2], r[3]]),
+            u16::from_be_bytes([r[4], r[5]]),
+            u16::from_be_bytes([r[6], r[7]]) & 0x0fff,
+            (u16::from_be_bytes([r[8], r[9]]) & 0x3fff) | 0x8000,
+            id & 0xffff_ffff_ffff
+        );
+        let text = format!("v1#{flow}#{execution}#{event_id}");
+        let tag = self.tag(text.as_bytes());
+        let plain = format!("{text}#{}", STANDARD.encode(&tag[..ALIBABA_MAC_LEN]));
+        STANDARD.encode(plain)
+    }
+
     /// The provider and task id of a token this codec minted; `None` for anything else.
     pub fn verify(&self, token: &str) -> Option<(Provider, u64)> {
+        if token.starts_with(ALIBABA_PREFIX) {
+            return self.verify_alibaba(token).map(|id| (Provider::Alibaba, id));
+        }
         if !(MIN_AWS_TOKEN_LEN..=MAX_AWS_TOKEN_LEN).contains(&token.len()) || !token.is_ascii() {
             return None;
         }
@@ -131,9 +163,7 @@ impl TokenCodec {
             if b.len() != FIRST_SEGMENT_BYTES {
                 return None;
             }
-            STANDARD
-                .decode_vec(&raw[FIRST_SEGMENT_CHARS..], &mut b)
-                .ok()?;
+            STANDARD.decode_vec(&raw[FIRST_SEGMENT_CHARS..], &mut b).ok()?;
             b
         } else {
             STANDARD.decode(raw).ok()?
@@ -155,6 +185,29 @@ impl TokenCodec {
         Some((provider, id))
     }
 
+    fn verify_alibaba(&self, token: &str) -> Option<u64> {
+        if token.len() > MAX_ALIBABA_TOKEN_LEN {
+            return None;
+        }
+        let plain = String::from_utf8(STANDARD.decode(token).ok()?).ok()?;
+        let (text, mac) = plain.rsplit_once('#')?;
+        let mut parts = text.split('#');
+        let (version, _flow, execution, event) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if version != "v1" || parts.next().is_some() || event.parse::<u64>().is_err() {
+            return None;
+        }
+        let mac = STANDARD.decode(mac).ok()?;
+        if mac.len() != ALIBABA_MAC_LEN {
+            return None;
+        }
+        let mut check = self.mac.clone();
+        check.update(text.as_bytes());
+        check.verify_truncated_left(&mac).ok()?;
+        let id_hex = execution.rsplit('-').next()?;
+        u64::from_str_radix(id_hex, 16).ok()
+    }
+
     fn tag(&self, data: &[u8]) -> [u8; 32] {
         let mut mac = self.mac.clone();
         mac.update(data);
@@ -162,17 +215,9 @@ impl TokenCodec {
     }
 }
 
-fn provider_tag(provider: Provider) -> u8 {
-    match provider {
-        Provider::Aws => 1,
-    }
-}
-
 fn provider_from_tag(tag: u8) -> Option<Provider> {
-    match tag {
-        1 => Some(Provider::Aws),
-        _ => None,
-    }
+    // Alibaba tokens have their own text format; the binary layout is AWS only.
+    (tag == AWS_TAG).then_some(Provider::Aws)
 }
 
 fn fill_random(buf: &mut [u8]) {
@@ -191,14 +236,10 @@ mod tests {
     fn every_mintable_length_round_trips() {
         let codec = TokenCodec::random();
         for len in (MIN_AWS_TOKEN_LEN..=MAX_AWS_TOKEN_LEN).step_by(4) {
-            let t = codec.mint(Provider::Aws, len as u64, len).unwrap();
+            let t = codec.mint_aws(len as u64, len).unwrap();
             assert_eq!(t.len(), len);
             assert!(t.starts_with("AQ"), "{t}");
-            assert_eq!(
-                codec.verify(&t),
-                Some((Provider::Aws, len as u64)),
-                "len {len}"
-            );
+            assert_eq!(codec.verify(&t), Some((Provider::Aws, len as u64)), "len {len}");
             if len >= TWO_SEGMENTS_FROM {
                 assert_eq!(&t[179..180], "=", "inner = at len {len}");
             }
@@ -206,15 +247,29 @@ mod tests {
     }
 
     #[test]
+    fn alibaba_tokens_look_real_and_resist_tampering() {
+        let codec = TokenCodec::random();
+        let t = codec.mint_alibaba(123_456, "WaitForCallbackWorkflow", 2);
+        assert!((120..=136).contains(&t.len()), "{} {t}", t.len());
+        let plain = String::from_utf8(STANDARD.decode(&t).unwrap()).unwrap();
+        assert!(plain.starts_with("v1#WaitForCallbackWorkflow#"), "{plain}");
+        assert_eq!(codec.verify(&t), Some((Provider::Alibaba, 123_456)));
+        let forged = STANDARD.encode(plain.replacen("#2#", "#3#", 1));
+        assert_eq!(codec.verify(&forged), None);
+        assert_eq!(TokenCodec::random().verify(&t), None);
+        assert_eq!(codec.verify(&t[..t.len() - 4]), None);
+    }
+
+    #[test]
     fn other_keys_truncation_and_lengths_are_rejected() {
         let a = TokenCodec::random();
         let b = TokenCodec::random();
-        let t = a.mint(Provider::Aws, 7, 680).unwrap();
+        let t = a.mint_aws(7, 680).unwrap();
         assert_eq!(b.verify(&t), None);
         assert_eq!(a.verify(&t[..676]), None);
         assert_eq!(a.verify(&t[4..]), None);
-        assert!(a.mint(Provider::Aws, 1, 681).is_err());
-        assert!(a.mint(Provider::Aws, 1, 2052).is_err());
-        assert!(a.mint(Provider::Aws, 1, 36).is_err());
+        assert!(a.mint_aws(1, 681).is_err());
+        assert!(a.mint_aws(1, 2052).is_err());
+        assert!(a.mint_aws(1, 36).is_err());
     }
 }

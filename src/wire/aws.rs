@@ -25,23 +25,19 @@ pub struct AwsError {
     pub spec: &'static ErrorSpec,
     /// The message member, exactly; `None` when the body has no message.
     pub message: Option<String>,
+    /// Further string members after `message` (`kmsKeyState`).
+    pub extra: Vec<(&'static str, String)>,
 }
 
 impl AwsError {
     /// The error with its template message (no `%s` arguments).
     pub fn plain(spec: &'static ErrorSpec) -> AwsError {
-        AwsError {
-            spec,
-            message: spec.render_message(&[]),
-        }
+        AwsError { spec, message: spec.render_message(&[]), extra: Vec::new() }
     }
 
     /// The error with `args` filled into its template.
     pub fn with(spec: &'static ErrorSpec, args: &[&str]) -> AwsError {
-        AwsError {
-            spec,
-            message: spec.render_message(args),
-        }
+        AwsError { spec, message: spec.render_message(args), extra: Vec::new() }
     }
 }
 
@@ -101,10 +97,7 @@ pub fn parse_envelope(req: &Request<Bytes>) -> Result<Envelope, AwsError> {
 
 /// Member types, then model validation: an envelope to a call.
 pub fn parse_call(envelope: Envelope) -> Result<AwsCall, AwsError> {
-    let Envelope {
-        operation,
-        mut body,
-    } = envelope;
+    let Envelope { operation, mut body } = envelope;
     let mut values: Vec<Option<String>> = Vec::with_capacity(operation.members.len());
     for member in operation.members {
         match body.remove(member.name) {
@@ -120,20 +113,16 @@ pub fn parse_call(envelope: Envelope) -> Result<AwsCall, AwsError> {
             None => continue,
             Some(v) => match member.limit.check(v) {
                 Ok(()) => continue,
-                Err(Bound::TooLong) => format!(
-                    "Member must have length less than or equal to {}",
-                    member.limit.max
-                ),
-                Err(Bound::TooShort) => format!(
-                    "Member must have length greater than or equal to {}",
-                    member.limit.min
-                ),
+                Err(Bound::TooLong) => {
+                    format!("Member must have length less than or equal to {}", member.limit.max)
+                }
+                Err(Bound::TooShort) => {
+                    format!("Member must have length greater than or equal to {}", member.limit.min)
+                }
             },
         };
-        violations.push(format!(
-            "Value at '{}' failed to satisfy constraint: {constraint}",
-            member.name
-        ));
+        violations
+            .push(format!("Value at '{}' failed to satisfy constraint: {constraint}", member.name));
     }
     if !violations.is_empty() {
         let n = violations.len();
@@ -155,21 +144,13 @@ pub fn parse_call(envelope: Envelope) -> Result<AwsCall, AwsError> {
         }
         crate::contract::Action::Heartbeat => (None, None, None),
     };
-    Ok(AwsCall {
-        operation,
-        task_token,
-        output,
-        error,
-        cause,
-    })
+    Ok(AwsCall { operation, task_token, output, error, cause })
 }
 
 /// The `InvalidOutput` detail for `output`, or `None` when it is valid JSON (RFC 8259; any
 /// value, scalars included; nesting deeper than 128 levels is rejected).
 pub fn output_error(output: &str) -> Option<String> {
-    serde_json::from_str::<serde::de::IgnoredAny>(output)
-        .err()
-        .map(|e| e.to_string())
+    serde_json::from_str::<serde::de::IgnoredAny>(output).err().map(|e| e.to_string())
 }
 
 /// The rendered `InvalidOutput` error for a parser detail.
@@ -194,6 +175,12 @@ pub fn error_response(error: &AwsError, request_id: &str) -> Response<Bytes> {
         body.extend_from_slice(b",\"message\":");
         serde_json::to_writer(&mut body, message).expect("string serialises");
     }
+    for (name, value) in &error.extra {
+        body.push(b',');
+        serde_json::to_writer(&mut body, name).expect("string serialises");
+        body.push(b':');
+        serde_json::to_writer(&mut body, value).expect("string serialises");
+    }
     body.push(b'}');
     let status = StatusCode::from_u16(error.spec.status).unwrap_or(StatusCode::BAD_REQUEST);
     json_response(status, Bytes::from(body), request_id)
@@ -204,10 +191,7 @@ pub fn too_large() -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(TOO_LARGE_BODY.as_bytes()));
     *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(TOO_LARGE_CONTENT_TYPE),
-    );
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(TOO_LARGE_CONTENT_TYPE));
     headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
@@ -216,10 +200,7 @@ fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers: &mut HeaderMap = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID_HEADER, v);
     }
@@ -252,11 +233,8 @@ pub fn decode_response(status: u16, body: &[u8]) -> Observed {
         return Observed::Success;
     }
     let value: Option<Value> = serde_json::from_slice(body).ok();
-    let raw_type = value
-        .as_ref()
-        .and_then(|v| v.get("__type"))
-        .and_then(|t| t.as_str())
-        .map(str::to_owned);
+    let raw_type =
+        value.as_ref().and_then(|v| v.get("__type")).and_then(|t| t.as_str()).map(str::to_owned);
     let code = match &raw_type {
         Some(t) => {
             let t = t.split(':').next().unwrap_or(t);
@@ -269,12 +247,7 @@ pub fn decode_response(status: u16, body: &[u8]) -> Observed {
         .and_then(|v| v.get("message").or_else(|| v.get("Message")))
         .and_then(|m| m.as_str())
         .map(str::to_owned);
-    Observed::Error {
-        status,
-        code,
-        raw_type,
-        message,
-    }
+    Observed::Error { status, code, raw_type, message }
 }
 
 #[cfg(test)]
@@ -315,24 +288,11 @@ mod tests {
 
     #[test]
     fn json_comes_before_target_and_types_after() {
-        assert_eq!(
-            call("nope", "[]").unwrap_err().spec.code,
-            "SerializationException"
-        );
-        assert_eq!(
-            call("nope", "{}").unwrap_err().spec.code,
-            "UnknownOperationException"
-        );
-        let e = call(
-            "AWSStepFunctions.SendTaskFailure",
-            r#"{"taskToken":"t","error":1}"#,
-        );
+        assert_eq!(call("nope", "[]").unwrap_err().spec.code, "SerializationException");
+        assert_eq!(call("nope", "{}").unwrap_err().spec.code, "UnknownOperationException");
+        let e = call("AWSStepFunctions.SendTaskFailure", r#"{"taskToken":"t","error":1}"#);
         assert_eq!(e.unwrap_err().spec.code, "SerializationException");
         // Unknown members are ignored whatever their type.
-        assert!(call(
-            "AWSStepFunctions.SendTaskHeartbeat",
-            r#"{"taskToken":"t","x":[1]}"#
-        )
-        .is_ok());
+        assert!(call("AWSStepFunctions.SendTaskHeartbeat", r#"{"taskToken":"t","x":[1]}"#).is_ok());
     }
 }

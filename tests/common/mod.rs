@@ -40,16 +40,9 @@ pub fn code(response: &Response<Bytes>) -> String {
         return "200".into();
     }
     let v: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
-    v["__type"]
-        .as_str()
-        .map(|t| t.rsplit('#').next().unwrap().to_owned())
-        .unwrap_or_else(|| {
-            format!(
-                "{} {}",
-                response.status().as_u16(),
-                String::from_utf8_lossy(response.body())
-            )
-        })
+    v["__type"].as_str().map(|t| t.rsplit('#').next().unwrap().to_owned()).unwrap_or_else(|| {
+        format!("{} {}", response.status().as_u16(), String::from_utf8_lossy(response.body()))
+    })
 }
 
 /// The message member of an error response.
@@ -62,21 +55,23 @@ pub fn message(response: &Response<Bytes>) -> Option<String> {
 pub fn is_lowercase_uuid_v4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
-        && s.chars()
-            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+        && s.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
         && parts[2].starts_with('4')
         && matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b')
 }
 
-/// Status, every header (request id checked then redacted), and the exact body, for a snapshot.
+/// Status, every header (request id checked then redacted), and the exact body (the request
+/// id redacted there too), for a snapshot.
 pub fn render(response: &Response<Bytes>) -> String {
     let mut out = format!("HTTP {}\n", response.status().as_u16());
     let mut headers: Vec<_> = response.headers().iter().collect();
     headers.sort_by_key(|(k, _)| k.as_str());
+    let mut request_id = None;
     for (name, value) in headers {
         let value = value.to_str().unwrap();
-        let shown = if name == "x-amzn-requestid" {
+        let shown = if name == "x-amzn-requestid" || name == "x-acs-request-id" {
             assert!(is_lowercase_uuid_v4(value), "request id {value}");
+            request_id = Some(value.to_owned());
             "[lowercase uuid v4]"
         } else {
             value
@@ -84,8 +79,66 @@ pub fn render(response: &Response<Bytes>) -> String {
         out.push_str(&format!("{name}: {shown}\n"));
     }
     out.push('\n');
-    out.push_str(&String::from_utf8_lossy(response.body()));
+    let body = String::from_utf8_lossy(response.body()).into_owned();
+    match request_id {
+        Some(id) => out.push_str(&body.replace(&id, "[request id]")),
+        None => out.push_str(&body),
+    }
     out
+}
+
+// ---- Alibaba -----------------------------------------------------------------------------
+
+pub const SUCCEEDED: &str = "ReportTaskSucceeded";
+pub const FAILED: &str = "ReportTaskFailed";
+
+/// A pending Alibaba task.
+pub fn ali_task(mock: &Mock) -> NewTask {
+    mock.create_task(TaskSpec::new(Provider::Alibaba)).unwrap()
+}
+
+/// An RPC request as the Tea SDK sends it: common parameters and `TaskToken` in the query,
+/// `body` form-encoded.
+pub fn ali(action: &str, query: &[(&str, &str)], body: &[(&str, &str)]) -> Request<Bytes> {
+    let mut q = vec![("Action", action), ("Format", "json"), ("Version", "2019-03-15")];
+    q.extend_from_slice(query);
+    Request::post(format!("/?{}", tasktoken::wire::alibaba::encode_params(q)))
+        .header("Host", "cn-hangzhou.fnf.aliyuncs.com")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Bytes::from(tasktoken::wire::alibaba::encode_params(body.iter().copied())))
+        .unwrap()
+}
+
+/// ReportTaskSucceeded.
+pub fn ali_succeed(token: &str, output: &str) -> Request<Bytes> {
+    ali(SUCCEEDED, &[("TaskToken", token)], &[("Output", output)])
+}
+
+/// ReportTaskFailed.
+pub fn ali_fail(token: &str, error: &str, cause: Option<&str>) -> Request<Bytes> {
+    let mut body = vec![("Error", error)];
+    if let Some(c) = cause {
+        body.push(("Cause", c));
+    }
+    ali(FAILED, &[("TaskToken", token)], &body)
+}
+
+/// `Code` of an Alibaba answer, or "200" for a success (which must carry `EventId` and no `Code`).
+pub fn ali_code(response: &Response<Bytes>) -> String {
+    let v: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    if response.status() == 200 {
+        assert!(v.get("Code").is_none(), "a success with Code: {v}");
+        assert!(v["EventId"].is_i64(), "{v}");
+        return "200".into();
+    }
+    assert_eq!(v["RequestId"].as_str().map(is_lowercase_uuid_v4), Some(true), "{v}");
+    v["Code"].as_str().unwrap().to_owned()
+}
+
+/// `Message` of an Alibaba error.
+pub fn ali_message(response: &Response<Bytes>) -> String {
+    let v: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    v["Message"].as_str().unwrap().to_owned()
 }
 
 /// insta settings that keep snapshots in the top-level `snapshots/` folder.

@@ -1,0 +1,378 @@
+//! The Alibaba RPC wire format: query and form parameters to a call or a rejection, and outcomes to JSON response bytes.
+//!
+//! Pure functions: no state, no I/O. The mock runs the parsers; the checker builds requests
+//! with [`encode_params`] and reads answers with [`decode_response`].
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+use crate::contract::alibaba::{
+    self, API_VERSION, CONTENT_TYPE, ENTITY_TOO_LARGE, INVALID_ARGUMENT, MAX_REQUEST_BYTES,
+    MISSING_REQUIRED_PARAMS, UNSUPPORTED_MEDIA_TYPE,
+};
+use crate::contract::{Action, Bound, ErrorSpec, Operation};
+
+/// Header carrying the request id on every answer.
+pub const REQUEST_ID_HEADER: &str = "x-acs-request-id";
+
+/// A rejection: the catalogue entry and its rendered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlibabaError {
+    /// The catalogue entry.
+    pub spec: &'static ErrorSpec,
+    /// `Message`, exactly.
+    pub message: String,
+}
+
+impl AlibabaError {
+    /// The error with `args` filled into its template.
+    pub fn with(spec: &'static ErrorSpec, args: &[&str]) -> AlibabaError {
+        AlibabaError { spec, message: spec.render_message(args).unwrap_or_default() }
+    }
+
+    /// The error with its template as is.
+    pub fn plain(spec: &'static ErrorSpec) -> AlibabaError {
+        AlibabaError::with(spec, &[])
+    }
+}
+
+/// Request parameters, query then body, decoded, in arrival order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A validated report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlibabaCall {
+    /// The operation.
+    pub operation: &'static Operation,
+    /// `TaskToken`, as sent (decoded).
+    pub task_token: String,
+    /// `Output` (ReportTaskSucceeded).
+    pub output: Option<String>,
+    /// `Error` (ReportTaskFailed).
+    pub error: Option<String>,
+    /// `Cause` (ReportTaskFailed).
+    pub cause: Option<String>,
+}
+
+/// Size, media type and parameter syntax: the request's parameters, merged and decoded.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tasktoken::wire::alibaba;
+///
+/// let req = http::Request::post("/?Action=ReportTaskSucceeded&TaskToken=a%2Bb")
+///     .header("Content-Type", "application/x-www-form-urlencoded")
+///     .body(Bytes::from_static(b"Output=%7B%22a%22%3A%22b+c%22%7D"))
+///     .unwrap();
+/// let params = alibaba::parse_params(&req).unwrap();
+/// assert_eq!(params.get("TaskToken"), Some("a+b"));
+/// assert_eq!(params.get("Output"), Some(r#"{"a":"b c"}"#));
+/// ```
+pub fn parse_params(req: &Request<Bytes>) -> Result<Params, AlibabaError> {
+    let body = req.body();
+    if body.len() > MAX_REQUEST_BYTES {
+        return Err(too_large(MAX_REQUEST_BYTES));
+    }
+    let mut pairs = Vec::new();
+    if let Some(query) = req.uri().query() {
+        decode_form(query, &mut pairs)?;
+    }
+    if !body.is_empty() {
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        match content_type.as_deref() {
+            Some("application/x-www-form-urlencoded") => {
+                let text = std::str::from_utf8(body).map_err(|_| invalid())?;
+                decode_form(text, &mut pairs)?;
+            }
+            Some("application/json") => decode_json(body, &mut pairs)?,
+            _ => return Err(AlibabaError::plain(&UNSUPPORTED_MEDIA_TYPE)),
+        }
+    }
+    for (i, (key, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(k, _)| k == key) {
+            return Err(invalid());
+        }
+    }
+    Ok(Params(pairs))
+}
+
+/// `Action` then `Version`: which operation the parameters name.
+pub fn parse_operation(params: &Params) -> Result<&'static Operation, AlibabaError> {
+    let action = params.get("Action").ok_or_else(|| missing("Action"))?;
+    let operation = alibaba::CONTRACT
+        .operation_by_wire_name(action)
+        .ok_or_else(|| AlibabaError::with(&alibaba::ACTION_NOT_SUPPORTED, &[action]))?;
+    let version = params.get("Version").ok_or_else(|| missing("Version"))?;
+    if version != API_VERSION {
+        return Err(AlibabaError::with(&alibaba::API_VERSION_NOT_SUPPORTED, &[version]));
+    }
+    Ok(operation)
+}
+
+/// Required parameters (in model order), then ranges: the call. `output_max` is the flavour's
+/// `Output` limit in UTF-8 bytes.
+pub fn parse_call(
+    operation: &'static Operation,
+    params: &Params,
+    output_max: usize,
+) -> Result<AlibabaCall, AlibabaError> {
+    for member in operation.members {
+        if member.required && params.get(member.name).is_none() {
+            return Err(missing(member.name));
+        }
+    }
+    for member in operation.members {
+        let Some(value) = params.get(member.name) else { continue };
+        if member.name == "Output" {
+            if value.len() > output_max {
+                return Err(too_large(output_max));
+            }
+        } else if let Err(Bound::TooLong | Bound::TooShort) = member.limit.check(value) {
+            return Err(invalid());
+        }
+    }
+    let get = |name: &str| params.get(name).map(str::to_owned);
+    let (output, error, cause) = match operation.action {
+        Action::Succeed => (get("Output"), None, None),
+        Action::Fail => (None, get("Error"), get("Cause")),
+        Action::Heartbeat => (None, None, None),
+    };
+    Ok(AlibabaCall {
+        operation,
+        task_token: get("TaskToken").unwrap_or_default(),
+        output,
+        error,
+        cause,
+    })
+}
+
+/// `InvalidArgument`, `Parameter error.`
+pub fn invalid() -> AlibabaError {
+    AlibabaError::plain(&INVALID_ARGUMENT)
+}
+
+/// `MissingRequiredParams` naming `name`.
+pub fn missing(name: &str) -> AlibabaError {
+    AlibabaError::with(&MISSING_REQUIRED_PARAMS, &[name])
+}
+
+/// `EntityTooLarge` with `limit` in the message.
+pub fn too_large(limit: usize) -> AlibabaError {
+    AlibabaError::with(&ENTITY_TOO_LARGE, &[&limit.to_string()])
+}
+
+/// 200 `{"EventId":n,"RequestId":"…"}`.
+pub fn success(event_id: u64, request_id: &str) -> Response<Bytes> {
+    let body = serde_json::json!({"EventId": event_id, "RequestId": request_id});
+    json_response(StatusCode::OK, Bytes::from(body.to_string()), request_id)
+}
+
+/// The error's answer: its status and `{"RequestId","HostId","Code","Message","Recommend"}`.
+pub fn error_response(error: &AlibabaError, request_id: &str, host: &str) -> Response<Bytes> {
+    let code = error.spec.code;
+    let mut body = Vec::with_capacity(256);
+    body.extend_from_slice(b"{\"RequestId\":");
+    push_json(&mut body, request_id);
+    body.extend_from_slice(b",\"HostId\":");
+    push_json(&mut body, host);
+    body.extend_from_slice(b",\"Code\":");
+    push_json(&mut body, code);
+    body.extend_from_slice(b",\"Message\":");
+    push_json(&mut body, &error.message);
+    body.extend_from_slice(b",\"Recommend\":");
+    push_json(
+        &mut body,
+        &format!("https://api.aliyun.com/troubleshoot?q={code}&product=fnf&requestId={request_id}"),
+    );
+    body.push(b'}');
+    let status = StatusCode::from_u16(error.spec.status).unwrap_or(StatusCode::BAD_REQUEST);
+    json_response(status, Bytes::from(body), request_id)
+}
+
+fn push_json(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(out, s).expect("strings serialise");
+}
+
+fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID_HEADER, v);
+    }
+    response
+}
+
+/// Splits `a=b&c=d` into decoded pairs (`+` is a space); bad escapes or non-UTF-8 are
+/// `InvalidArgument`.
+fn decode_form(text: &str, out: &mut Vec<(String, String)>) -> Result<(), AlibabaError> {
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        out.push((decode_component(k)?, decode_component(v)?));
+    }
+    Ok(())
+}
+
+fn decode_component(s: &str) -> Result<String, AlibabaError> {
+    let bytes = s.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        {
+            return Err(invalid());
+        }
+    }
+    let spaced = s.replace('+', " ");
+    percent_decode_str(&spaced).decode_utf8().map(|c| c.into_owned()).map_err(|_| invalid())
+}
+
+/// A JSON object body: each member a parameter (strings as they are, numbers and booleans
+/// as their JSON text); anything else is `InvalidArgument`.
+fn decode_json(body: &[u8], out: &mut Vec<(String, String)>) -> Result<(), AlibabaError> {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return Err(invalid());
+    };
+    for (k, v) in map {
+        let v = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return Err(invalid()),
+        };
+        out.push((k, v));
+    }
+    Ok(())
+}
+
+/// RFC 3986 unreserved characters, which percent-encoding leaves alone.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `k=v&…` with RFC 3986 percent-encoding (space is `%20`), for a query string or a form body.
+pub fn encode_params<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.extend(utf8_percent_encode(k, UNRESERVED));
+        out.push('=');
+        out.extend(utf8_percent_encode(v, UNRESERVED));
+    }
+    out
+}
+
+/// What an answer says, read the way the Tea SDK reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// 2xx with a JSON body and no `Code`.
+    Success {
+        /// `EventId`, if it is an integer.
+        event_id: Option<i64>,
+        /// `RequestId`.
+        request_id: Option<String>,
+    },
+    /// Anything else.
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// `Code` (or `code`); `None` when the body is not JSON or has none.
+        code: Option<String>,
+        /// `Message` (or `message`).
+        message: Option<String>,
+        /// `RequestId` (or `requestId`).
+        request_id: Option<String>,
+    },
+}
+
+/// Reads an answer: success is 2xx with a JSON object body without `Code`.
+pub fn decode_response(status: u16, body: &[u8]) -> Observed {
+    let value: Option<Value> = serde_json::from_slice(body).ok();
+    let field = |a: &str, b: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get(a).or_else(|| v.get(b)))
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+    };
+    let code = field("Code", "code");
+    if (200..300).contains(&status)
+        && code.is_none()
+        && value.as_ref().is_some_and(Value::is_object)
+    {
+        return Observed::Success {
+            event_id: value.as_ref().and_then(|v| v.get("EventId")).and_then(Value::as_i64),
+            request_id: field("RequestId", "requestId"),
+        };
+    }
+    Observed::Error {
+        status,
+        code,
+        message: field("Message", "message"),
+        request_id: field("RequestId", "requestId"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(query: &str, body: &'static str) -> Request<Bytes> {
+        Request::post(format!("/?{query}"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(Bytes::from_static(body.as_bytes()))
+            .unwrap()
+    }
+
+    #[test]
+    fn bad_escapes_duplicates_and_bad_utf8_are_invalid_argument() {
+        for (q, b) in
+            [("a=%zz", ""), ("a=%e2%82", ""), ("a=1&a=1", ""), ("a=1", "a=2"), ("a=%", "")]
+        {
+            assert_eq!(
+                parse_params(&req(q, b)).unwrap_err().spec.code,
+                "InvalidArgument",
+                "{q} {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn operation_then_version() {
+        let p = |q: &str| parse_params(&req(q, "")).and_then(|p| parse_operation(&p).map(|_| ()));
+        assert_eq!(
+            p("Version=x").unwrap_err().message,
+            "The HTTP query 'Action' must be specified."
+        );
+        assert_eq!(p("Action=Nope&Version=x").unwrap_err().spec.code, "ActionNotSupported");
+        assert_eq!(
+            p("Action=ReportTaskFailed").unwrap_err().message,
+            "The HTTP query 'Version' must be specified."
+        );
+        assert_eq!(
+            p("Action=ReportTaskFailed&Version=2020-01-01").unwrap_err().message,
+            "The requested API version '2020-01-01' is not supported yet. Please check."
+        );
+        assert!(p("Action=ReportTaskFailed&Version=2019-03-15").is_ok());
+    }
+
+    #[test]
+    fn encode_is_rfc3986() {
+        assert_eq!(encode_params([("a b", "x+y/~*")]), "a%20b=x%2By%2F~%2A");
+    }
+}
