@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::auth::{KeyPair, Keys};
 use crate::contract::alibaba::Flavour;
 use crate::exit_code;
-use crate::mock::{serve, FaultSpec, Mock, MockConfig};
+use crate::mock::{serve, FaultSpec, Mock, MockConfig, StrictAuth};
 use crate::tasks::token::DEFAULT_AWS_TOKEN_LEN;
 use crate::tasks::Clock;
 
@@ -58,6 +59,26 @@ pub struct ServeArgs {
     /// Apply the documented Alibaba quota: a bucket of 10 requests, refilled at 2 per second.
     #[arg(long, env = "TASKTOKEN_THROTTLE")]
     pub throttle: bool,
+    /// Strict mode: verify request signatures (AWS SigV4; Alibaba RPC v1 or ACS3). Without
+    /// keys, each provider accepts the pair test:test.
+    #[arg(long, env = "TASKTOKEN_STRICT_AUTH")]
+    pub strict_auth: bool,
+    /// An AWS key pair strict mode accepts, as ACCESS_KEY_ID:SECRET (repeatable).
+    #[arg(
+        long = "aws-key",
+        value_name = "ID:SECRET",
+        env = "TASKTOKEN_AWS_KEYS",
+        value_delimiter = ','
+    )]
+    pub aws_keys: Vec<KeyPair>,
+    /// An Alibaba AccessKey pair strict mode accepts, as ACCESS_KEY_ID:SECRET (repeatable).
+    #[arg(
+        long = "alibaba-key",
+        value_name = "ID:SECRET",
+        env = "TASKTOKEN_ALIBABA_KEYS",
+        value_delimiter = ','
+    )]
+    pub alibaba_keys: Vec<KeyPair>,
     /// A fault rule to start with, as the JSON `POST /_mock/faults` takes (repeatable), e.g.
     /// '{"provider":"alibaba","error":"InternalServerError","count":2}'.
     #[arg(long = "fault", value_name = "JSON")]
@@ -117,6 +138,16 @@ async fn run_serve(args: ServeArgs) -> u8 {
             FlavourArg::ServerlessWorkflow => Flavour::ServerlessWorkflow,
         },
         throttle: args.throttle,
+        auth: args.strict_auth.then(|| {
+            let keys = |pairs: &[KeyPair]| {
+                if pairs.is_empty() {
+                    Keys::new([KeyPair::new("test", "test")])
+                } else {
+                    Keys::new(pairs.iter().cloned())
+                }
+            };
+            StrictAuth { aws: keys(&args.aws_keys), alibaba: keys(&args.alibaba_keys) }
+        }),
         ..MockConfig::default()
     };
     let mock = match Mock::new(config) {

@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod contract;
 pub mod exit_code;
@@ -51,5 +52,5 @@ pub mod tasks;
 pub mod wire;
 
 pub use contract::{Contract, Provenance, Provider, Rule, Unit};
-pub use mock::{ContractResponder, Mock, MockConfig, MockServer};
+pub use mock::{ContractResponder, FaultSpec, Mock, MockConfig, MockServer, StrictAuth};
 pub use tasks::{Clock, NewTask, Status, TaskId, TaskSpec, TaskView};

@@ -59,8 +59,11 @@ fn apply(
     operation_name: &mut Option<String>,
 ) -> Result<(TaskId, u64), AlibabaError> {
     let params = wire::parse_params(req)?;
-    *operation_name = params.get("Action").map(str::to_owned);
-    let operation = wire::parse_operation(&params)?;
+    *operation_name = params
+        .get("Action")
+        .or_else(|| req.headers().get("x-acs-action").and_then(|v| v.to_str().ok()))
+        .map(str::to_owned);
+    let operation = wire::parse_operation(&params, req.headers())?;
     if let Some(firing) = mock.faults().fire(Provider::Alibaba, operation.name) {
         *effect = firing.effect;
         if let Some(code) = firing.error {

@@ -60,6 +60,17 @@ pub struct MockConfig {
     pub alibaba_flavour: Flavour,
     /// Apply the documented Alibaba quota (bucket of 10, refilled at 2 per second).
     pub throttle: bool,
+    /// Strict mode: verify request signatures with these keys (off when `None`).
+    pub auth: Option<StrictAuth>,
+}
+
+/// The key pairs strict mode accepts, per provider; signatures are judged by the mock's clock.
+#[derive(Debug, Clone, Default)]
+pub struct StrictAuth {
+    /// AWS access keys (SigV4, signing name `states`).
+    pub aws: crate::auth::Keys,
+    /// Alibaba AccessKey pairs (RPC v1 HMAC-SHA1 or ACS3-HMAC-SHA256).
+    pub alibaba: crate::auth::Keys,
 }
 
 impl Default for MockConfig {
@@ -73,6 +84,7 @@ impl Default for MockConfig {
             body_read_timeout: Duration::from_secs(30),
             alibaba_flavour: Flavour::CloudFlow,
             throttle: false,
+            auth: None,
         }
     }
 }
@@ -105,6 +117,12 @@ impl MockConfig {
     /// Sets the Alibaba flavour.
     pub fn alibaba_flavour(mut self, flavour: Flavour) -> Self {
         self.alibaba_flavour = flavour;
+        self
+    }
+
+    /// Turns strict signature checking on with these keys.
+    pub fn strict_auth(mut self, auth: StrictAuth) -> Self {
+        self.auth = Some(auth);
         self
     }
 
@@ -146,6 +164,7 @@ struct Inner {
     faults: Faults,
     throttle: Option<Throttle>,
     alibaba_flavour: Flavour,
+    auth: Option<StrictAuth>,
     body_read_timeout: Duration,
 }
 
@@ -172,6 +191,7 @@ impl Mock {
                 faults: Faults::default(),
                 throttle,
                 alibaba_flavour: config.alibaba_flavour,
+                auth: config.auth,
                 body_read_timeout: config.body_read_timeout,
             }),
         })
@@ -253,16 +273,52 @@ impl Mock {
         }
     }
 
-    pub(crate) fn authenticate_aws(&self, _req: &Request<Bytes>) -> Result<(), AwsError> {
-        Ok(())
+    /// The clock as a `SystemTime`, for judging signature dates.
+    fn now(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_millis(self.clock().now_ms())
     }
 
+    /// Strict mode's SigV4 check; passes everything when strict mode is off.
+    pub(crate) fn authenticate_aws(&self, req: &Request<Bytes>) -> Result<(), AwsError> {
+        use crate::auth::aws::AwsAuthError as E;
+        use crate::contract::aws as c;
+        let Some(auth) = &self.inner.auth else { return Ok(()) };
+        crate::auth::aws::verify(req, &auth.aws, self.now()).map_err(|e| match e {
+            E::Missing => AwsError::plain(&c::MISSING_AUTHENTICATION_TOKEN),
+            E::Incomplete(message) => AwsError::with(&c::INCOMPLETE_SIGNATURE, &[&message]),
+            E::UnknownKey => AwsError::plain(&c::UNRECOGNIZED_CLIENT),
+            E::BadSignature => AwsError::plain(&c::INVALID_SIGNATURE),
+            E::Expired(message) => {
+                AwsError { spec: &c::INVALID_SIGNATURE, message: Some(message), extra: Vec::new() }
+            }
+        })
+    }
+
+    /// Strict mode's RPC v1 or ACS3 check; passes everything when strict mode is off.
     pub(crate) fn authenticate_alibaba(
         &self,
-        _req: &Request<Bytes>,
-        _params: &Params,
+        req: &Request<Bytes>,
+        params: &Params,
     ) -> Result<(), AlibabaError> {
-        Ok(())
+        use crate::auth::alibaba::{self as auth, AlibabaAuthError as E};
+        use crate::contract::alibaba as c;
+        let Some(strict) = &self.inner.auth else { return Ok(()) };
+        let keys = &strict.alibaba;
+        let verdict = if auth::is_acs3(req) {
+            auth::verify_acs3(req, keys, self.now())
+        } else {
+            auth::verify_rpc(req.method().as_str(), &params.0, keys, self.now())
+        };
+        verdict.map_err(|e| match e {
+            E::Missing(name) => crate::wire::alibaba::missing(name),
+            E::InvalidAccessKeyId(id) => AlibabaError::with(&c::INVALID_ACCESS_KEY_ID, &[&id]),
+            E::SignatureNotMatch | E::UnsupportedSignatureMethod(_) => {
+                AlibabaError::plain(&c::SIGNATURE_NOT_MATCH)
+            }
+            E::RequestTimeTooSkewed { request_time, now } => {
+                AlibabaError::with(&c::REQUEST_TIME_TOO_SKEWED, &[&request_time, &now])
+            }
+        })
     }
 
     /// Appends a provider request to the journal.

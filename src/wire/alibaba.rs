@@ -110,13 +110,22 @@ pub fn parse_params(req: &Request<Bytes>) -> Result<Params, AlibabaError> {
     Ok(Params(pairs))
 }
 
-/// `Action` then `Version`: which operation the parameters name.
-pub fn parse_operation(params: &Params) -> Result<&'static Operation, AlibabaError> {
-    let action = params.get("Action").ok_or_else(|| missing("Action"))?;
+/// `Action` then `Version`: which operation the request names. The parameters decide; an
+/// ACS3-signed request names them in the `x-acs-action` and `x-acs-version` headers instead.
+pub fn parse_operation(
+    params: &Params,
+    headers: &http::HeaderMap,
+) -> Result<&'static Operation, AlibabaError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let action =
+        params.get("Action").or_else(|| header("x-acs-action")).ok_or_else(|| missing("Action"))?;
     let operation = alibaba::CONTRACT
         .operation_by_wire_name(action)
         .ok_or_else(|| AlibabaError::with(&alibaba::ACTION_NOT_SUPPORTED, &[action]))?;
-    let version = params.get("Version").ok_or_else(|| missing("Version"))?;
+    let version = params
+        .get("Version")
+        .or_else(|| header("x-acs-version"))
+        .ok_or_else(|| missing("Version"))?;
     if version != API_VERSION {
         return Err(AlibabaError::with(&alibaba::API_VERSION_NOT_SUPPORTED, &[version]));
     }
@@ -331,6 +340,7 @@ pub fn decode_response(status: u16, body: &[u8]) -> Observed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderMap;
 
     fn req(query: &str, body: &'static str) -> Request<Bytes> {
         Request::post(format!("/?{query}"))
@@ -354,7 +364,10 @@ mod tests {
 
     #[test]
     fn operation_then_version() {
-        let p = |q: &str| parse_params(&req(q, "")).and_then(|p| parse_operation(&p).map(|_| ()));
+        let p = |q: &str| {
+            parse_params(&req(q, ""))
+                .and_then(|p| parse_operation(&p, &HeaderMap::new()).map(|_| ()))
+        };
         assert_eq!(
             p("Version=x").unwrap_err().message,
             "The HTTP query 'Action' must be specified."

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: building AWS requests and rendering responses for snapshots.
 #![allow(dead_code)]
 
+pub mod captures;
+
 use bytes::Bytes;
 use http::{Request, Response};
 use tasktoken::{Mock, MockConfig, NewTask, Provider, TaskSpec};
