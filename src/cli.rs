@@ -1,12 +1,18 @@
-//! The command line: `tasktoken serve` (and the commands that follow), parsed with clap and mapped to exit codes.
+//! The command line: `tasktoken check` and `tasktoken serve`, parsed with clap and mapped to the exit codes of [`crate::exit_code`].
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::auth::{KeyPair, Keys};
+use crate::check::report::{human, json, junit, progress_wanted, Progress};
+use crate::check::{run_blocking, CheckConfig, Credentials, Profile, TokenSourceSpec};
 use crate::contract::alibaba::Flavour;
+use crate::contract::Provider;
 use crate::exit_code;
 use crate::mock::{serve, FaultSpec, Mock, MockConfig, StrictAuth};
 use crate::tasks::token::DEFAULT_AWS_TOKEN_LEN;
@@ -27,8 +33,94 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the conformance suite against a target (or, with no --target, the embedded mock).
+    Check(CheckArgs),
     /// Serve the mock: the provider API and the control API on one port.
     Serve(ServeArgs),
+}
+
+/// Options of `tasktoken check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Which provider's contract to check (repeatable or comma-separated; both by default).
+    #[arg(long, value_delimiter = ',', default_values = ["aws", "alibaba"])]
+    pub provider: Vec<Provider>,
+    /// The endpoint to check, e.g. http://127.0.0.1:4566; without it the embedded mock is
+    /// started in-process and checked.
+    #[arg(long, value_name = "URL", env = "TASKTOKEN_TARGET")]
+    pub target: Option<String>,
+    /// Where live tokens come from: `mock` (the tasktoken control API on the target) or
+    /// `command:CMD` (a shell command printing one fresh token per run).
+    #[arg(long, value_name = "SOURCE", default_value = "mock")]
+    pub tokens: TokenSourceSpec,
+    /// `strict`: a broken inferred rule fails; `relaxed`: it warns.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Strict)]
+    pub profile: ProfileArg,
+    /// Cases per property.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub cases: u32,
+    /// Seed for exact replay (printed with every failure).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Run only this check or group (repeatable; ids with or without the provider prefix).
+    #[arg(long = "check", value_name = "ID|GROUP")]
+    pub select: Vec<String>,
+    /// Skip this check or group (repeatable).
+    #[arg(long, value_name = "ID|GROUP")]
+    pub exclude: Vec<String>,
+    /// Seconds one request may take.
+    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10.0)]
+    pub request_timeout: f64,
+    /// Seconds one check may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+    pub check_timeout: f64,
+    /// Checks run at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Access key id to sign requests with (SigV4 for AWS, RPC v1 for Alibaba).
+    #[arg(long, env = "TASKTOKEN_ACCESS_KEY_ID", requires = "secret_key")]
+    pub access_key_id: Option<String>,
+    /// Secret to sign requests with.
+    #[arg(long, env = "TASKTOKEN_SECRET_KEY", requires = "access_key_id", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Region for SigV4 scopes.
+    #[arg(long, env = "TASKTOKEN_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Write a JUnit XML report here (one testcase per check).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Colour in the report: auto (terminals, and not when NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// No progress bar (it is off anyway when stderr is not a terminal or CI is set).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// List the checks with their rules and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// The profiles, as flags spell them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// Inferred rules are binding.
+    Strict,
+    /// Inferred rules only warn.
+    Relaxed,
+}
+
+/// When to colour the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal without NO_COLOR.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Options of `tasktoken serve`.
@@ -121,6 +213,115 @@ pub fn run(cli: Cli) -> u8 {
     };
     match cli.command {
         Command::Serve(args) => runtime.block_on(run_serve(args)),
+        Command::Check(args) => {
+            drop(runtime);
+            run_check(args)
+        }
+    }
+}
+
+fn run_check(args: CheckArgs) -> u8 {
+    let mut providers = args.provider.clone();
+    providers.dedup();
+    if args.list {
+        for provider in &providers {
+            for check in crate::check::catalogue(*provider) {
+                println!(
+                    "{:<44} {:<11} {} [{}] {}",
+                    check.id,
+                    check.group.name(),
+                    check.rule.id,
+                    check.rule.provenance,
+                    check.description
+                );
+            }
+        }
+        return exit_code::OK;
+    }
+    let timeout = |s: f64, flag: &str| {
+        if s.is_finite() && s > 0.0 {
+            Ok(Duration::from_secs_f64(s))
+        } else {
+            Err(format!("{flag} must be a positive number of seconds"))
+        }
+    };
+    let (request_timeout, check_timeout) = match (
+        timeout(args.request_timeout, "--timeout"),
+        timeout(args.check_timeout, "--check-timeout"),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return exit_code::SETUP_ERROR;
+        }
+    };
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut reports = Vec::new();
+    for provider in providers {
+        let config = CheckConfig {
+            provider,
+            target: args.target.clone(),
+            tokens: args.tokens.clone(),
+            profile: match args.profile {
+                ProfileArg::Strict => Profile::Strict,
+                ProfileArg::Relaxed => Profile::Relaxed,
+            },
+            cases: args.cases,
+            seed: args.seed,
+            select: args.select.clone(),
+            exclude: args.exclude.clone(),
+            request_timeout,
+            check_timeout,
+            concurrency: args.concurrency,
+            credentials: match (&args.access_key_id, &args.secret_key) {
+                (Some(id), Some(secret)) => Some(Credentials {
+                    access_key_id: id.clone(),
+                    secret: secret.clone(),
+                    region: args.region.clone(),
+                }),
+                _ => None,
+            },
+        };
+        let total = match crate::check::selected(&config) {
+            Ok(checks) => checks.len() as u64,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit_code::SETUP_ERROR;
+            }
+        };
+        let progress = Progress::new(total, !args.no_progress && progress_wanted());
+        match run_blocking(&config, &progress) {
+            Ok(report) => {
+                print!("{}", human::render(&report, color));
+                println!();
+                reports.push(report);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit_code::SETUP_ERROR;
+            }
+        }
+    }
+    if let Some(path) = &args.junit {
+        if let Err(e) = junit::write_all(&reports, path) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return exit_code::SETUP_ERROR;
+        }
+    }
+    if let Some(path) = &args.json {
+        if let Err(e) = json::write_all(&reports, path) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return exit_code::SETUP_ERROR;
+        }
+    }
+    if reports.iter().all(|r| r.conformant()) {
+        exit_code::OK
+    } else {
+        exit_code::NON_CONFORMANT
     }
 }
 

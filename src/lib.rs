@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod contract;
 pub mod exit_code;

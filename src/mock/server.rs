@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -174,17 +174,19 @@ async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Byte
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        // Decided from the head alone: the oversized body is never read.
+        // Decided from the head alone: the oversized body is never buffered, only drained
+        // (within bounds) so that a client still writing it can read the answer.
+        drain(body).await;
         return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
     }
-    let read = tokio::time::timeout(mock.body_read_timeout(), Limited::new(body, limit).collect());
-    let body = match read.await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+    let body = match read_limited(body, limit, mock.body_read_timeout()).await {
+        Read::Complete(bytes) => bytes,
+        Read::TooLarge(rest) => {
+            drain(rest).await;
             return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
         }
-        Ok(Err(_)) => return Ok(closing(StatusCode::BAD_REQUEST)),
-        Err(_) => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
+        Read::Failed => return Ok(closing(StatusCode::BAD_REQUEST)),
+        Read::TimedOut => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
     };
     let response = mock.handle(Request::from_parts(parts, body));
     if let Some(effect) = response.extensions().get::<Effect>().copied() {
@@ -196,6 +198,61 @@ async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Byte
         }
     }
     Ok(response.map(Full::new))
+}
+
+/// How reading a body ended.
+enum Read {
+    /// All of it, within the limit.
+    Complete(Bytes),
+    /// Over the limit; the rest is still unread.
+    TooLarge(Incoming),
+    /// The client broke the framing or went away.
+    Failed,
+    /// The client did not finish in time.
+    TimedOut,
+}
+
+/// Reads a body of at most `limit` bytes within `timeout`.
+async fn read_limited(mut body: Incoming, limit: usize, timeout: Duration) -> Read {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Read::TimedOut,
+            Ok(None) => return Read::Complete(buf.freeze()),
+            Ok(Some(Err(_))) => return Read::Failed,
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    if buf.len() + data.len() > limit {
+                        return Read::TooLarge(body);
+                    }
+                    buf.extend_from_slice(data);
+                }
+            }
+        }
+    }
+}
+
+/// Most bytes of an oversized body read and thrown away before answering 413.
+const DRAIN_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// The drain stops when the client sends nothing for this long.
+const DRAIN_IDLE: Duration = Duration::from_millis(250);
+/// The drain stops after this long in any case.
+const DRAIN_TOTAL: Duration = Duration::from_secs(5);
+
+/// Reads and discards what is left of a rejected body, bounded in bytes, idle time and total
+/// time: memory stays flat, and a client that is still writing does not see a broken pipe.
+async fn drain(mut body: Incoming) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TOTAL;
+    let mut seen = 0u64;
+    while seen <= DRAIN_MAX_BYTES && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout(DRAIN_IDLE, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                seen += frame.data_ref().map(|d| d.len() as u64).unwrap_or(0);
+            }
+            _ => break,
+        }
+    }
 }
 
 /// An empty answer that closes the connection (the request could not be read).

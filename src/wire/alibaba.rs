@@ -269,6 +269,38 @@ fn decode_json(body: &[u8], out: &mut Vec<(String, String)>) -> Result<(), Aliba
     Ok(())
 }
 
+/// A request for `operation` as the Tea SDK sends it: `Action`, `Format`, `Version` and
+/// `query` in the query string, `form` as a form-urlencoded body.
+///
+/// ```
+/// use tasktoken::contract::alibaba::REPORT_TASK_FAILED;
+/// use tasktoken::wire::alibaba::encode;
+///
+/// let req = encode(&REPORT_TASK_FAILED, &[("TaskToken", "a+b")], &[("Error", "E x")]);
+/// assert_eq!(req.uri(), "/?Action=ReportTaskFailed&Format=json&Version=2019-03-15&TaskToken=a%2Bb");
+/// assert_eq!(req.body().as_ref(), b"Error=E%20x");
+/// ```
+pub fn encode(
+    operation: &Operation,
+    query: &[(&str, &str)],
+    form: &[(&str, &str)],
+) -> Request<Bytes> {
+    let mut all =
+        vec![("Action", operation.wire_name), ("Format", "json"), ("Version", API_VERSION)];
+    all.extend_from_slice(query);
+    let uri = format!("/?{}", encode_params(all));
+    let mut request = Request::new(Bytes::from(encode_params(form.iter().copied())));
+    *request.method_mut() = http::Method::POST;
+    if let Ok(uri) = uri.parse() {
+        *request.uri_mut() = uri;
+    }
+    request.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    request
+}
+
 /// RFC 3986 unreserved characters, which percent-encoding leaves alone.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 

@@ -207,6 +207,73 @@ fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<
     response
 }
 
+/// A request for `operation` with `members` (in the order given) as JSON strings: raw UTF-8, or
+/// with every non-ASCII character escaped as `\uXXXX` (surrogate pairs for astral ones), the
+/// way botocore sends them.
+///
+/// ```
+/// use tasktoken::contract::aws::SEND_TASK_SUCCESS;
+/// use tasktoken::wire::aws::encode;
+///
+/// let req = encode(&SEND_TASK_SUCCESS, &[("taskToken", "t"), ("output", "\"€\"")], true);
+/// assert_eq!(req.body().as_ref(), br#"{"taskToken":"t","output":"\"\u20ac\""}"#);
+/// ```
+pub fn encode(
+    operation: &Operation,
+    members: &[(&str, &str)],
+    escape_non_ascii: bool,
+) -> Request<Bytes> {
+    let mut body = String::from("{");
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&json_string(name, false));
+        body.push(':');
+        body.push_str(&json_string(value, escape_non_ascii));
+    }
+    body.push('}');
+    encode_raw(operation.wire_name, Bytes::from(body))
+}
+
+/// A request with `target` and an arbitrary body (for malformed-input checks).
+pub fn encode_raw(target: &str, body: Bytes) -> Request<Bytes> {
+    let mut request = Request::new(body);
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = http::Uri::from_static("/");
+    let headers = request.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(v) = HeaderValue::from_str(target) {
+        headers.insert(TARGET_HEADER, v);
+    }
+    request
+}
+
+/// `value` as a JSON string literal; with `ascii`, non-ASCII characters become `\uXXXX`.
+pub fn json_string(value: &str, ascii: bool) -> String {
+    if !ascii {
+        return serde_json::to_string(value).unwrap_or_default();
+    }
+    let mut out = String::with_capacity(value.len() * 2 + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// What a response says, read the way the AWS SDKs read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observed {

@@ -1,0 +1,340 @@
+//! Alibaba-specific checks: RPC envelopes, the parameter and operation errors, the catalogue's limits, and parameter placement.
+
+use bytes::Bytes;
+use proptest::prelude::*;
+
+use super::shared;
+use super::{expect, expect_ok, Check};
+use crate::check::context::{CheckRun, Ctx, Halt};
+use crate::check::outcome::Group;
+use crate::check::strategies::{fill_chars, json_string_of_bytes, pattern};
+use crate::check::wire::{observe, request, Call, Seen};
+use crate::contract::alibaba::{
+    self as c, CLOUDFLOW_OUTPUT_MAX, REPORT_TASK_FAILED, REPORT_TASK_SUCCEEDED,
+};
+use crate::contract::Provider;
+use crate::wire::alibaba::{encode, encode_params};
+
+pub(super) fn checks() -> Vec<Check> {
+    use Group::*;
+    macro_rules! check {
+        ($id:literal, $group:expr, $rule:expr, $run:expr, $desc:literal) => {
+            Check { id: $id, group: $group, description: $desc, rule: &$rule, run: $run }
+        };
+    }
+    vec![
+        check!("alibaba.wire.success-body", Wire, c::R_SUCCESS, success_body,
+            "a report on a live token answers 200 {\"EventId\": <int64>, \"RequestId\"} and never a Code"),
+        check!("alibaba.wire.error-envelope", Wire, c::R_ERROR_ENVELOPE, error_envelope,
+            "errors are JSON {RequestId, HostId, Code, Message, Recommend} with the catalogue's status, never XML"),
+        check!("alibaba.wire.request-too-large", Wire, c::R_BODY_SIZE, request_too_large,
+            "a request over 1048576 bytes is EntityTooLarge"),
+        check!("alibaba.wire.parameter-placement", Wire, c::R_PROTOCOL, parameter_placement,
+            "parameters are read from the query and the form body alike (Tea, pop-core, GET)"),
+        check!("alibaba.wire.format-case", Wire, c::R_COMMON_PARAMS, format_case,
+            "Format=JSON and Format=json both work, with RegionId and an empty SignatureType"),
+        check!("alibaba.validation.action-not-supported", Validation, c::R_ACTION, action_not_supported,
+            "an unknown Action is ActionNotSupported naming it"),
+        check!("alibaba.validation.api-version", Validation, c::R_VERSION, api_version,
+            "a Version other than 2019-03-15 is APIVersionNotSupported naming it"),
+        check!("alibaba.validation.missing-params", Validation, c::R_MISSING_PARAMS, missing_params,
+            "a missing TaskToken, Output or Error is MissingRequiredParams naming it"),
+        check!("alibaba.validation.invalid-token", Validation, c::R_INVALID_ARGUMENT, shared::invalid_token,
+            "a token the service never issued is InvalidArgument"),
+        check!("alibaba.validation.output-bytes", Validation, c::R_OUTPUT_LIMIT, output_bytes,
+            "Output is at most 65536 UTF-8 bytes; one more is EntityTooLarge"),
+        check!("alibaba.validation.error-length", Validation, c::R_ERROR_LIMIT, error_length,
+            "Error is 1 to 128 characters (not bytes); outside that, InvalidArgument"),
+        check!("alibaba.validation.cause-length", Validation, c::R_CAUSE_LIMIT, cause_length,
+            "Cause is 1 to 4096 characters (not bytes); outside that, InvalidArgument"),
+        check!("alibaba.validation.invalid-output", Validation, c::R_INVALID_ARGUMENT, shared::invalid_output,
+            "a non-JSON Output on a live token is InvalidArgument and leaves the task open"),
+        check!("alibaba.validation.json-scalars", Validation, c::R_INVALID_ARGUMENT, shared::json_scalars,
+            "JSON scalars and arrays are valid outputs"),
+        check!("alibaba.validation.media-type", Validation, c::R_MEDIA_TYPE, media_type,
+            "a body that is neither form-urlencoded nor JSON is UnsupportedMediaType (415)"),
+        check!("alibaba.validation.parameter-syntax", Validation, c::R_PARAM_SYNTAX, parameter_syntax,
+            "bad percent-encoding and duplicate parameters are InvalidArgument"),
+        check!("alibaba.state.duplicate-report", State, c::R_FIRST_WINS, shared::duplicate_success,
+            "a second report on a completed task is TaskAlreadyCompleted"),
+        check!("alibaba.state.failure-after-success", State, c::R_FIRST_WINS, shared::failure_after_success,
+            "ReportTaskFailed after a success is TaskAlreadyCompleted"),
+        check!("alibaba.state.success-after-failure", State, c::R_FIRST_WINS, shared::success_after_failure,
+            "ReportTaskSucceeded after a failure is TaskAlreadyCompleted"),
+        check!("alibaba.state.already-completed-message", State, c::R_ALREADY_COMPLETED, shared::closed_message_names_token,
+            "TaskAlreadyCompleted's message is Task <token> has already completed."),
+        check!("alibaba.state.result-stored", State, c::R_FIRST_WINS, shared::result_stored,
+            "the task stores the winner's Output, Error and Cause byte for byte"),
+        check!("alibaba.state.sequences", State, c::R_FIRST_WINS, shared::sequences,
+            "random sequences of reports on several tokens answer as the model says"),
+        check!("alibaba.timeouts.task-timeout", Timeouts, c::R_ALREADY_COMPLETED, shared::task_timeout,
+            "a report on a timed-out task is TaskAlreadyCompleted"),
+        check!("alibaba.races.one-winner", Races, c::R_FIRST_WINS, shared::races,
+            "up to 64 concurrent reports on one token: one winner, a linearizable history"),
+        check!("alibaba.robustness.random-parameters", Robustness, c::R_ERROR_ENVELOPE, random_parameters,
+            "random parameter bytes get a 4xx JSON error, never a 5xx, XML, or a hang"),
+    ]
+}
+
+fn success_body(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let (req, res) = ctx.send(request(
+        Provider::Alibaba,
+        Call::Succeed { token: &t.token, output: "{}" },
+        false,
+    ));
+    let body: Option<serde_json::Value> =
+        res.as_ref().ok().and_then(|r| serde_json::from_slice(&r.body).ok());
+    let ok = res.as_ref().is_ok_and(|r| r.status == 200)
+        && body.as_ref().is_some_and(|b| {
+            b["EventId"].is_i64() && b["RequestId"].is_string() && b.get("Code").is_none()
+        });
+    if ok {
+        Ok(1)
+    } else {
+        Err(Halt::Fail(ctx.failure(
+            "the success body is not {\"EventId\": <int64>, \"RequestId\": …} without Code",
+            "HTTP 200 {\"EventId\": 1, \"RequestId\": \"…\"}",
+            &req,
+            &res,
+        )))
+    }
+}
+
+fn error_envelope(ctx: &Ctx<'_>) -> CheckRun {
+    let garbage = Call::Succeed { token: "djEjbm90LWEtcmVhbC10b2tlbg==", output: "{}" };
+    let (req, res) = ctx.send(request(Provider::Alibaba, garbage, false));
+    let problem = match &res {
+        Err(e) => Some(format!("no answer: {e}")),
+        Ok(r) => {
+            match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&r.body) {
+                Err(_) => Some("the error body is not a JSON object".to_owned()),
+                Ok(map) => {
+                    let missing: Vec<&str> =
+                        ["RequestId", "HostId", "Code", "Message", "Recommend"]
+                            .into_iter()
+                            .filter(|k| !map.get(*k).is_some_and(|v| v.is_string()))
+                            .collect();
+                    let status = c::CONTRACT
+                        .error(map.get("Code").and_then(|v| v.as_str()).unwrap_or(""))
+                        .map(|e| e.status);
+                    if !missing.is_empty() {
+                        Some(format!("missing {missing:?}"))
+                    } else if status != Some(r.status) {
+                        Some(format!("HTTP {} for that Code (catalogue: {status:?})", r.status))
+                    } else {
+                        None
+                    }
+                }
+            }
+        }
+    };
+    match problem {
+        None => Ok(1),
+        Some(p) => Err(Halt::Fail(ctx.failure(
+            p,
+            "JSON {\"RequestId\",\"HostId\",\"Code\",\"Message\",\"Recommend\"} with the catalogue's HTTP status",
+            &req,
+            &res,
+        ))),
+    }
+}
+
+fn request_too_large(ctx: &Ctx<'_>) -> CheckRun {
+    let output = "a".repeat(c::MAX_REQUEST_BYTES);
+    let req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", &output)]);
+    let message = c::ENTITY_TOO_LARGE.render_message(&["1048576"]);
+    expect(ctx, req, c::ENTITY_TOO_LARGE.code, message.as_deref())?;
+    Ok(1)
+}
+
+fn form(pairs: &[(&str, &str)]) -> http::Request<Bytes> {
+    http::Request::post("/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from(encode_params(pairs.iter().copied())))
+        .unwrap_or_default()
+}
+
+fn parameter_placement(ctx: &Ctx<'_>) -> CheckRun {
+    let common =
+        [("Action", "ReportTaskSucceeded"), ("Version", c::API_VERSION), ("Format", "JSON")];
+    let t = ctx.live()?;
+    let mut all = common.to_vec();
+    all.extend([("TaskToken", t.token.as_str()), ("Output", "{\"a\":\"b c\"}")]);
+    expect_ok(ctx, form(&all))?;
+    let t = ctx.live()?;
+    let mut all = common.to_vec();
+    all.extend([("TaskToken", t.token.as_str()), ("Output", "{\"a\":\"b c\"}")]);
+    let get = http::Request::get(format!("/?{}", encode_params(all)))
+        .body(Bytes::new())
+        .unwrap_or_default();
+    expect_ok(ctx, get)?;
+    Ok(2)
+}
+
+fn format_case(ctx: &Ctx<'_>) -> CheckRun {
+    for format in ["JSON", "json"] {
+        let t = ctx.live()?;
+        let query = encode_params([
+            ("Action", "ReportTaskFailed"),
+            ("Version", c::API_VERSION),
+            ("Format", format),
+            ("RegionId", "cn-hangzhou"),
+            ("SignatureType", ""),
+            ("TaskToken", t.token.as_str()),
+        ]);
+        let req = http::Request::post(format!("/?{query}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Bytes::from(encode_params([("Error", "E")])))
+            .unwrap_or_default();
+        expect_ok(ctx, req)?;
+    }
+    Ok(2)
+}
+
+fn action_not_supported(ctx: &Ctx<'_>) -> CheckRun {
+    let mut req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", "{}")]);
+    *req.uri_mut() = req
+        .uri()
+        .to_string()
+        .replace("ReportTaskSucceeded", "ReportTaskHeartbeat")
+        .parse()
+        .unwrap_or_default();
+    let message = c::ACTION_NOT_SUPPORTED.render_message(&["ReportTaskHeartbeat"]);
+    expect(ctx, req, c::ACTION_NOT_SUPPORTED.code, message.as_deref())?;
+    Ok(1)
+}
+
+fn api_version(ctx: &Ctx<'_>) -> CheckRun {
+    let mut req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", "{}")]);
+    *req.uri_mut() =
+        req.uri().to_string().replace(c::API_VERSION, "2020-01-01").parse().unwrap_or_default();
+    let message = c::API_VERSION_NOT_SUPPORTED.render_message(&["2020-01-01"]);
+    expect(ctx, req, c::API_VERSION_NOT_SUPPORTED.code, message.as_deref())?;
+    Ok(1)
+}
+
+fn missing_params(ctx: &Ctx<'_>) -> CheckRun {
+    let cases = [
+        ("TaskToken", encode(&REPORT_TASK_SUCCEEDED, &[], &[("Output", "{}")])),
+        ("Output", encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[])),
+        ("Error", encode(&REPORT_TASK_FAILED, &[("TaskToken", "x")], &[("Cause", "c")])),
+    ];
+    for (name, req) in cases {
+        let message = c::MISSING_REQUIRED_PARAMS.render_message(&[name]);
+        expect(ctx, req, c::MISSING_REQUIRED_PARAMS.code, message.as_deref())?;
+    }
+    Ok(3)
+}
+
+fn output_bytes(ctx: &Ctx<'_>) -> CheckRun {
+    let strategy = (pattern(), any::<bool>());
+    ctx.property(strategy, |(pattern, over)| {
+        let output = json_string_of_bytes(pattern, CLOUDFLOW_OUTPUT_MAX + usize::from(*over));
+        let t = ctx.live()?;
+        let req =
+            request(Provider::Alibaba, Call::Succeed { token: &t.token, output: &output }, false);
+        if *over {
+            let message = c::ENTITY_TOO_LARGE.render_message(&[&CLOUDFLOW_OUTPUT_MAX.to_string()]);
+            expect(ctx, req, c::ENTITY_TOO_LARGE.code, message.as_deref()).map(|_| ())
+        } else {
+            let (req, res) = ctx.send(req);
+            if observe(ctx.provider, &res) != Seen::Ok {
+                return Err(Halt::Fail(ctx.failure(
+                    format!(
+                        "an Output of exactly {CLOUDFLOW_OUTPUT_MAX} UTF-8 bytes got {}",
+                        observe(ctx.provider, &res).code()
+                    ),
+                    "200",
+                    &req,
+                    &res,
+                )));
+            }
+            Ok(())
+        }
+    })
+}
+
+/// `member` of ReportTaskFailed at lengths 0, 1, max and max + 1 characters of mixed widths.
+fn member_length(ctx: &Ctx<'_>, member: &'static str, max: usize) -> CheckRun {
+    let strategy = (pattern(), prop_oneof![Just(0usize), Just(1), Just(max), Just(max + 1)]);
+    ctx.property(strategy, |(pattern, chars)| {
+        let value = fill_chars(pattern, *chars);
+        let t = ctx.live()?;
+        let call = if member == "Error" {
+            Call::Fail { token: &t.token, error: Some(&value), cause: None }
+        } else {
+            Call::Fail { token: &t.token, error: Some("E"), cause: Some(&value) }
+        };
+        let req = request(Provider::Alibaba, call, false);
+        if (1..=max).contains(chars) {
+            expect_ok(ctx, req)
+        } else {
+            expect(ctx, req, c::INVALID_ARGUMENT.code, c::INVALID_ARGUMENT.message).map(|_| ())
+        }
+    })
+}
+
+fn error_length(ctx: &Ctx<'_>) -> CheckRun {
+    member_length(ctx, "Error", 128)
+}
+
+fn cause_length(ctx: &Ctx<'_>) -> CheckRun {
+    member_length(ctx, "Cause", 4096)
+}
+
+fn media_type(ctx: &Ctx<'_>) -> CheckRun {
+    let mut req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", "{}")]);
+    req.headers_mut().insert("content-type", http::HeaderValue::from_static("application/xml"));
+    expect(ctx, req, c::UNSUPPORTED_MEDIA_TYPE.code, c::UNSUPPORTED_MEDIA_TYPE.message)?;
+    Ok(1)
+}
+
+fn parameter_syntax(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let bad_escape = format!(
+        "/?Action=ReportTaskSucceeded&Version={}&TaskToken={}&Output=%zz",
+        c::API_VERSION,
+        encode_params([("x", t.token.as_str())]).trim_start_matches("x=")
+    );
+    let req = http::Request::post(bad_escape).body(Bytes::new()).unwrap_or_default();
+    expect(ctx, req, c::INVALID_ARGUMENT.code, None)?;
+    let duplicate = encode(
+        &REPORT_TASK_SUCCEEDED,
+        &[("TaskToken", t.token.as_str()), ("Output", "1")],
+        &[("Output", "2")],
+    );
+    expect(ctx, duplicate, c::INVALID_ARGUMENT.code, None)?;
+    // Neither took effect: the task is still open.
+    expect_ok(
+        ctx,
+        request(Provider::Alibaba, Call::Succeed { token: &t.token, output: "{}" }, false),
+    )?;
+    Ok(2)
+}
+
+fn random_parameters(ctx: &Ctx<'_>) -> CheckRun {
+    let strategy = (proptest::collection::vec(any::<u8>(), 0..256), any::<bool>());
+    ctx.property(strategy, |(bytes, in_body)| {
+        let text: String = bytes.iter().map(|b| char::from(b' ' + b % 95)).collect();
+        let req = if *in_body {
+            http::Request::post("/?Action=ReportTaskSucceeded&Version=2019-03-15")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Bytes::from(text.replace(' ', "&")))
+                .unwrap_or_default()
+        } else {
+            let query: String = text.chars().filter(|c| !c.is_whitespace() && *c != '#').collect();
+            http::Request::post(format!("/?{query}")).body(Bytes::new()).unwrap_or_default()
+        };
+        let (req, res) = ctx.send(req);
+        match observe(ctx.provider, &res) {
+            Seen::Error { status, code: Some(_), .. } if (400..500).contains(&status) => Ok(()),
+            other => Err(Halt::Fail(ctx.failure(
+                format!("got {}", other.code()),
+                "a 4xx JSON error with a Code",
+                &req,
+                &res,
+            ))),
+        }
+    })
+}

@@ -1,0 +1,415 @@
+//! AWS-specific checks: the awsJson1_0 envelopes, Coral validation messages with their limits, and malformed input.
+
+use bytes::Bytes;
+use proptest::prelude::*;
+
+use super::shared;
+use super::{expect, expect_ok, Check};
+use crate::check::context::{CheckRun, Ctx, Halt};
+use crate::check::outcome::Group;
+use crate::check::strategies::{fill_chars, json_string_of_bytes, length_around, pattern};
+use crate::check::wire::{observe, request, Call, Seen};
+use crate::contract::aws::{self as c, SEND_TASK_HEARTBEAT, SEND_TASK_SUCCESS};
+use crate::wire::aws::{encode, encode_raw};
+
+const OUTPUT_MAX: usize = 262_144;
+
+pub(super) fn checks() -> Vec<Check> {
+    use Group::*;
+    macro_rules! check {
+        ($id:literal, $group:expr, $rule:expr, $run:expr, $desc:literal) => {
+            Check { id: $id, group: $group, description: $desc, rule: &$rule, run: $run }
+        };
+    }
+    vec![
+        check!("aws.wire.success-body", Wire, c::R_SUCCESS_BODY, success_body,
+            "a call on a live token answers 200 with the body exactly {}"),
+        check!("aws.wire.success-headers", Wire, c::R_SUCCESS_HEADERS, success_headers,
+            "a success carries Content-Type application/x-amz-json-1.0 and a lowercase UUID x-amzn-RequestId"),
+        check!("aws.wire.error-envelope", Wire, c::R_ERROR_ENVELOPE, error_envelope,
+            "errors are 400, application/x-amz-json-1.0, {\"__type\",\"message\"}, a request id, no X-Amzn-ErrorType"),
+        check!("aws.wire.namespaced-type", Wire, c::R_ERROR_ENVELOPE, namespaced_type,
+            "__type is namespace#Code (com.amazonaws.swf.service.v2.model, com.amazon.coral.validate)"),
+        check!("aws.wire.unknown-operation", Wire, c::R_UNKNOWN_OPERATION, unknown_operation,
+            "an unknown X-Amz-Target is exactly {\"__type\":\"com.amazon.coral.service#UnknownOperationException\"}"),
+        check!("aws.wire.request-too-large", Wire, c::R_BODY_SIZE, request_too_large,
+            "a body over 1049600 bytes is the plain-text 413"),
+        check!("aws.validation.invalid-token", Validation, c::R_INVALID_TOKEN, shared::invalid_token,
+            "a token the service never issued is InvalidToken, Invalid Token: 'Invalid token'"),
+        check!("aws.validation.token-length", Validation, c::R_TOKEN_LENGTH, token_length,
+            "taskToken is 1 to 2048 characters; outside that, the Coral ValidationException"),
+        check!("aws.validation.output-bytes", Validation, c::R_OUTPUT_LENGTH, output_bytes,
+            "output is at most 262144 UTF-8 bytes of the decoded string, raw or \\u-escaped"),
+        check!("aws.validation.error-length", Validation, c::R_ERROR_LENGTH, error_length,
+            "error is at most 256 characters (not bytes)"),
+        check!("aws.validation.cause-length", Validation, c::R_CAUSE_LENGTH, cause_length,
+            "cause is at most 32768 characters (not bytes)"),
+        check!("aws.validation.missing-member", Validation, c::R_MISSING_MEMBER, missing_member,
+            "a missing required member is ValidationException: Member must not be null"),
+        check!("aws.validation.several-violations", Validation, c::R_MANY_VIOLATIONS, several_violations,
+            "several violations are counted and joined with '; ' in model order"),
+        check!("aws.validation.token-before-output", Validation, c::R_ORDER_TOKEN_FIRST, token_before_output,
+            "a garbage token with a non-JSON output is InvalidToken"),
+        check!("aws.validation.invalid-output", Validation, c::R_INVALID_OUTPUT, shared::invalid_output,
+            "a non-JSON output on a live token is InvalidOutput and leaves the task open"),
+        check!("aws.validation.json-scalars", Validation, c::R_INVALID_OUTPUT, shared::json_scalars,
+            "JSON scalars and arrays are valid outputs"),
+        check!("aws.state.duplicate-success", State, c::R_TASK_TIMED_OUT, shared::duplicate_success,
+            "a second success on a completed task is TaskTimedOut, not InvalidToken or 200"),
+        check!("aws.state.failure-after-success", State, c::R_FIRST_WINS, shared::failure_after_success,
+            "SendTaskFailure after a success is TaskTimedOut"),
+        check!("aws.state.success-after-failure", State, c::R_FIRST_WINS, shared::success_after_failure,
+            "SendTaskSuccess after a failure is TaskTimedOut"),
+        check!("aws.state.heartbeat-after-completion", State, c::R_FIRST_WINS, shared::heartbeat_after_completion,
+            "SendTaskHeartbeat after a completion is TaskTimedOut"),
+        check!("aws.state.failure-without-error", State, c::R_FAILURE_EMPTY, failure_without_error,
+            "SendTaskFailure with neither error nor cause is accepted"),
+        check!("aws.state.result-stored", State, c::R_ONE_WINNER, shared::result_stored,
+            "the task stores the winner's output, error and cause byte for byte"),
+        check!("aws.state.sequences", State, c::R_FIRST_WINS, shared::sequences,
+            "random sequences of success, failure and heartbeat on several tokens answer as the model says"),
+        check!("aws.timeouts.task-timeout", Timeouts, c::R_TIMEOUT, shared::task_timeout,
+            "a task past TimeoutSeconds answers TaskTimedOut"),
+        check!("aws.timeouts.heartbeat-timeout", Timeouts, c::R_TIMEOUT, shared::heartbeat_timeout,
+            "a task past HeartbeatSeconds without a heartbeat answers TaskTimedOut"),
+        check!("aws.timeouts.heartbeat-keeps-alive", Timeouts, c::R_HEARTBEAT, shared::heartbeat_keeps_alive,
+            "heartbeats restart the heartbeat deadline"),
+        check!("aws.races.one-winner", Races, c::R_ONE_WINNER, shared::races,
+            "up to 64 concurrent calls on one token: one winner, a linearizable history"),
+        check!("aws.robustness.malformed-json", Robustness, c::R_SERIALIZATION, malformed_json,
+            "bodies that are not a JSON object are SerializationException"),
+        check!("aws.robustness.wrong-types", Robustness, c::R_SERIALIZATION, wrong_types,
+            "members of the wrong JSON type are SerializationException"),
+        check!("aws.robustness.random-bodies", Robustness, c::R_ERROR_ENVELOPE, random_bodies,
+            "random bytes get a 400 error envelope, never a 5xx, a hang or a dropped connection"),
+    ]
+}
+
+fn heartbeat(token: &str) -> http::Request<Bytes> {
+    request(crate::contract::Provider::Aws, Call::Heartbeat { token }, false)
+}
+
+fn success_body(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let (req, res) = ctx.send(heartbeat(&t.token));
+    match &res {
+        Ok(r) if r.status == 200 && r.body.as_ref() == b"{}" => Ok(1),
+        _ => Err(Halt::Fail(ctx.failure(
+            "the success body is not {}",
+            "HTTP 200, body {}",
+            &req,
+            &res,
+        ))),
+    }
+}
+
+fn is_lowercase_uuid(s: &str) -> bool {
+    let groups: Vec<usize> = s.split('-').map(str::len).collect();
+    groups == [8, 4, 4, 4, 12]
+        && s.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+fn success_headers(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let (req, res) = ctx.send(heartbeat(&t.token));
+    let ok = res.as_ref().is_ok_and(|r| {
+        r.status == 200
+            && r.header("content-type") == Some(c::CONTENT_TYPE)
+            && r.header("x-amzn-requestid").is_some_and(is_lowercase_uuid)
+    });
+    if ok {
+        Ok(1)
+    } else {
+        Err(Halt::Fail(ctx.failure(
+            "the success headers differ",
+            "Content-Type: application/x-amz-json-1.0 and x-amzn-RequestId: <lowercase uuid>",
+            &req,
+            &res,
+        )))
+    }
+}
+
+fn error_envelope(ctx: &Ctx<'_>) -> CheckRun {
+    let (req, res) = ctx.send(heartbeat("AQCDnot-a-real-token"));
+    let problem = match &res {
+        Err(e) => Some(format!("no answer: {e}")),
+        Ok(r) => {
+            let body: Option<serde_json::Map<String, serde_json::Value>> =
+                serde_json::from_slice(&r.body).ok();
+            if r.status != 400 {
+                Some(format!("status {}", r.status))
+            } else if r.header("content-type") != Some(c::CONTENT_TYPE) {
+                Some(format!("Content-Type {:?}", r.header("content-type")))
+            } else if r.headers.contains_key("x-amzn-errortype") {
+                Some("an X-Amzn-ErrorType header".into())
+            } else if r.header("x-amzn-requestid").is_none() {
+                Some("no x-amzn-RequestId header".into())
+            } else {
+                match body {
+                    None => Some("the body is not a JSON object".into()),
+                    Some(map) => {
+                        let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+                        let strings = map.values().all(|v| v.is_string());
+                        (keys != ["__type", "message"] || !strings)
+                            .then(|| format!("the body members are {keys:?}"))
+                    }
+                }
+            }
+        }
+    };
+    match problem {
+        None => Ok(1),
+        Some(p) => Err(Halt::Fail(ctx.failure(
+            p,
+            "HTTP 400, Content-Type: application/x-amz-json-1.0, x-amzn-RequestId, no X-Amzn-ErrorType, body {\"__type\":…,\"message\":…}",
+            &req,
+            &res,
+        ))),
+    }
+}
+
+fn raw_type(
+    res: &Result<crate::check::target::Received, crate::check::target::TransportError>,
+) -> Option<String> {
+    let r = res.as_ref().ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+    v["__type"].as_str().map(str::to_owned)
+}
+
+fn namespaced_type(ctx: &Ctx<'_>) -> CheckRun {
+    let cases = [
+        (heartbeat("AQCDnot-a-real-token"), c::INVALID_TOKEN.qualified_code()),
+        (encode(&SEND_TASK_SUCCESS, &[("taskToken", "x")], false), c::VALIDATION.qualified_code()),
+    ];
+    for (request, want) in cases {
+        let (req, res) = ctx.send(request);
+        if raw_type(&res).as_deref() != Some(want.as_str()) {
+            return Err(Halt::Fail(ctx.failure(
+                format!("__type is {:?}", raw_type(&res)),
+                format!("__type {want}"),
+                &req,
+                &res,
+            )));
+        }
+    }
+    Ok(2)
+}
+
+fn unknown_operation(ctx: &Ctx<'_>) -> CheckRun {
+    let (req, res) =
+        ctx.send(encode_raw("AWSStepFunctions.SendTaskSucess", Bytes::from_static(b"{}")));
+    let want = br#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#;
+    match &res {
+        Ok(r) if r.status == 400 && r.body.as_ref() == want => Ok(1),
+        _ => Err(Halt::Fail(ctx.failure(
+            "not the UnknownOperationException body",
+            String::from_utf8_lossy(want),
+            &req,
+            &res,
+        ))),
+    }
+}
+
+fn request_too_large(ctx: &Ctx<'_>) -> CheckRun {
+    let mut body = br#"{"taskToken":"x","output":"1"}"#.to_vec();
+    body.resize(c::MAX_REQUEST_BYTES + 1, b' ');
+    let (req, res) = ctx.send(encode_raw(SEND_TASK_SUCCESS.wire_name, Bytes::from(body)));
+    match &res {
+        Ok(r) if r.status == 413 && r.body.as_ref() == c::TOO_LARGE_BODY.as_bytes() => Ok(1),
+        _ => Err(Halt::Fail(ctx.failure(
+            "not the front end's 413",
+            format!("HTTP 413, text body {:?}", c::TOO_LARGE_BODY),
+            &req,
+            &res,
+        ))),
+    }
+}
+
+fn validation_message(member: &str, constraint: &str) -> String {
+    format!("1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}")
+}
+
+fn too_long(member: &str, max: usize) -> String {
+    validation_message(member, &format!("Member must have length less than or equal to {max}"))
+}
+
+fn token_length(ctx: &Ctx<'_>) -> CheckRun {
+    let alphabet: Vec<char> =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=".chars().collect();
+    let strategy = (length_around(2048), any::<u64>());
+    ctx.property(strategy, |(len, salt)| {
+        let token: String =
+            (0..*len).map(|i| alphabet[((*salt as usize) + i * 7) % alphabet.len()]).collect();
+        let (code, message) = if *len == 0 {
+            (
+                c::VALIDATION.code,
+                Some(validation_message(
+                    "taskToken",
+                    "Member must have length greater than or equal to 1",
+                )),
+            )
+        } else if *len > 2048 {
+            (c::VALIDATION.code, Some(too_long("taskToken", 2048)))
+        } else {
+            (c::INVALID_TOKEN.code, c::INVALID_TOKEN.message.map(str::to_owned))
+        };
+        expect(ctx, heartbeat(&token), code, message.as_deref()).map(|_| ())
+    })
+}
+
+fn output_bytes(ctx: &Ctx<'_>) -> CheckRun {
+    let strategy = (pattern(), any::<bool>(), any::<bool>());
+    ctx.property(strategy, |(pattern, over, escaped)| {
+        let output = json_string_of_bytes(pattern, OUTPUT_MAX + usize::from(*over));
+        let t = ctx.live()?;
+        let req = request(
+            crate::contract::Provider::Aws,
+            Call::Succeed { token: &t.token, output: &output },
+            *escaped,
+        );
+        if *over {
+            expect(ctx, req, c::VALIDATION.code, Some(&too_long("output", OUTPUT_MAX))).map(|_| ())
+        } else {
+            let (req, res) = ctx.send(req);
+            if observe(ctx.provider, &res) != Seen::Ok {
+                return Err(Halt::Fail(ctx.failure(
+                    format!(
+                        "an output of exactly {OUTPUT_MAX} UTF-8 bytes got {}",
+                        observe(ctx.provider, &res).code()
+                    ),
+                    "200",
+                    &req,
+                    &res,
+                )));
+            }
+            if let Some(state) = ctx.state(&t)? {
+                if state.output.as_deref() != Some(output.as_str()) {
+                    return Err(Halt::Fail(ctx.failure(
+                        "the stored output differs from the one sent",
+                        "the output stored byte for byte",
+                        &req,
+                        &res,
+                    )));
+                }
+            }
+            Ok(())
+        }
+    })
+}
+
+fn member_length(ctx: &Ctx<'_>, member: &'static str, max: usize) -> CheckRun {
+    let strategy = (pattern(), any::<bool>());
+    ctx.property(strategy, |(pattern, over)| {
+        let value = fill_chars(pattern, max + usize::from(*over));
+        let t = ctx.live()?;
+        let call = if member == "error" {
+            Call::Fail { token: &t.token, error: Some(&value), cause: None }
+        } else {
+            Call::Fail { token: &t.token, error: None, cause: Some(&value) }
+        };
+        let req = request(crate::contract::Provider::Aws, call, false);
+        if *over {
+            expect(ctx, req, c::VALIDATION.code, Some(&too_long(member, max))).map(|_| ())
+        } else {
+            expect_ok(ctx, req)
+        }
+    })
+}
+
+fn error_length(ctx: &Ctx<'_>) -> CheckRun {
+    member_length(ctx, "error", 256)
+}
+
+fn cause_length(ctx: &Ctx<'_>) -> CheckRun {
+    member_length(ctx, "cause", 32_768)
+}
+
+fn missing_member(ctx: &Ctx<'_>) -> CheckRun {
+    let not_null = "Member must not be null";
+    let no_output = encode(&SEND_TASK_SUCCESS, &[("taskToken", "AQCDnot-a-real-token")], false);
+    expect(ctx, no_output, c::VALIDATION.code, Some(&validation_message("output", not_null)))?;
+    let no_token = encode(&SEND_TASK_HEARTBEAT, &[], false);
+    expect(ctx, no_token, c::VALIDATION.code, Some(&validation_message("taskToken", not_null)))?;
+    Ok(2)
+}
+
+fn several_violations(ctx: &Ctx<'_>) -> CheckRun {
+    let req = encode(&SEND_TASK_SUCCESS, &[("taskToken", "")], false);
+    let want = "2 validation errors detected: Value at 'taskToken' failed to satisfy constraint: \
+                Member must have length greater than or equal to 1; Value at 'output' failed to \
+                satisfy constraint: Member must not be null";
+    expect(ctx, req, c::VALIDATION.code, Some(want))?;
+    Ok(1)
+}
+
+fn token_before_output(ctx: &Ctx<'_>) -> CheckRun {
+    let req =
+        encode(&SEND_TASK_SUCCESS, &[("taskToken", "bad_token"), ("output", "output")], false);
+    expect(ctx, req, c::INVALID_TOKEN.code, None)?;
+    Ok(1)
+}
+
+fn failure_without_error(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let call = Call::Fail { token: &t.token, error: None, cause: None };
+    expect_ok(ctx, request(crate::contract::Provider::Aws, call, false))?;
+    Ok(1)
+}
+
+fn malformed_json(ctx: &Ctx<'_>) -> CheckRun {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"{".to_vec(),
+        b"[]".to_vec(),
+        b"null".to_vec(),
+        b"not json".to_vec(),
+        b"{\"taskToken\":\"\xff\xfe\",\"output\":\"1\"}".to_vec(),
+        deep.into_bytes(),
+    ];
+    for body in &bodies {
+        let req = encode_raw(SEND_TASK_SUCCESS.wire_name, Bytes::from(body.clone()));
+        expect(ctx, req, c::SERIALIZATION.code, None)?;
+    }
+    Ok(bodies.len() as u32)
+}
+
+fn wrong_types(ctx: &Ctx<'_>) -> CheckRun {
+    let bodies = [
+        r#"{"taskToken":5,"output":"1"}"#,
+        r#"{"taskToken":"t","output":{"a":1}}"#,
+        r#"{"taskToken":["t"],"output":"1"}"#,
+        r#"{"taskToken":true,"output":"1"}"#,
+    ];
+    for body in bodies {
+        expect(
+            ctx,
+            encode_raw(SEND_TASK_SUCCESS.wire_name, Bytes::from_static(body.as_bytes())),
+            c::SERIALIZATION.code,
+            None,
+        )?;
+    }
+    Ok(bodies.len() as u32)
+}
+
+fn random_bodies(ctx: &Ctx<'_>) -> CheckRun {
+    let targets = [
+        SEND_TASK_SUCCESS.wire_name,
+        c::SEND_TASK_FAILURE.wire_name,
+        SEND_TASK_HEARTBEAT.wire_name,
+        "Nope",
+    ];
+    let strategy = (proptest::collection::vec(any::<u8>(), 0..512), 0usize..4);
+    ctx.property(strategy, |(bytes, target)| {
+        let (req, res) = ctx.send(encode_raw(targets[*target], Bytes::from(bytes.clone())));
+        match observe(ctx.provider, &res) {
+            Seen::Error { status: 400, code: Some(_), .. } => Ok(()),
+            other => Err(Halt::Fail(ctx.failure(
+                format!("got {}", other.code()),
+                "HTTP 400 with a JSON error envelope",
+                &req,
+                &res,
+            ))),
+        }
+    })
+}

@@ -1,0 +1,381 @@
+//! Checks that run the same way on both providers' wires: single-use tokens, stored results, random sequences against the model, deadlines, races.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use proptest::prelude::*;
+
+use super::{expect, expect_ok};
+use crate::check::context::{CheckRun, Ctx, Halt};
+use crate::check::history::{self, CallKind, CallResult, Stored};
+use crate::check::model::{Expect, ModelCall, ModelTask};
+use crate::check::outcome::Failure;
+use crate::check::strategies::text;
+use crate::check::target::exchange;
+use crate::check::tokens::TaskRequest;
+use crate::check::wire::{closed_code, invalid_token_code, observe, request, Call, Seen};
+use crate::contract::{aws, Provider};
+
+/// The closed-task message, where the contract pins it.
+fn closed_message(ctx: &Ctx<'_>, token: &str) -> Option<String> {
+    match ctx.provider {
+        Provider::Aws => aws::TASK_TIMED_OUT.message.map(str::to_owned),
+        Provider::Alibaba => {
+            crate::contract::alibaba::TASK_ALREADY_COMPLETED.render_message(&[token])
+        }
+    }
+}
+
+fn invalid_output_code(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Aws => aws::INVALID_OUTPUT.code,
+        Provider::Alibaba => crate::contract::alibaba::INVALID_ARGUMENT.code,
+    }
+}
+
+/// Completes a live token, then sends `second`: it must get the closed error.
+fn closed_after(ctx: &Ctx<'_>, first_fails: bool, second: impl Fn(&str) -> Call<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let first = if first_fails {
+        Call::Fail { token: &t.token, error: Some("Check.Error"), cause: Some("first") }
+    } else {
+        Call::Succeed { token: &t.token, output: "{\"first\":true}" }
+    };
+    expect_ok(ctx, request(ctx.provider, first, false))?;
+    let message = closed_message(ctx, &t.token);
+    // The message of the Alibaba error is inferred; its code is the rule checked here.
+    let message = if ctx.provider == Provider::Aws { message.as_deref() } else { None };
+    expect(
+        ctx,
+        request(ctx.provider, second(&t.token), false),
+        closed_code(ctx.provider),
+        message,
+    )?;
+    Ok(1)
+}
+
+/// A second identical success on a completed task gets the closed error.
+pub fn duplicate_success(ctx: &Ctx<'_>) -> CheckRun {
+    closed_after(ctx, false, |token| Call::Succeed { token, output: "{\"first\":true}" })
+}
+
+/// A failure after a success gets the closed error.
+pub fn failure_after_success(ctx: &Ctx<'_>) -> CheckRun {
+    closed_after(ctx, false, |token| Call::Fail { token, error: Some("Late"), cause: None })
+}
+
+/// A success after a failure gets the closed error.
+pub fn success_after_failure(ctx: &Ctx<'_>) -> CheckRun {
+    closed_after(ctx, true, |token| Call::Succeed { token, output: "{}" })
+}
+
+/// A heartbeat after a completion gets the closed error (AWS).
+pub fn heartbeat_after_completion(ctx: &Ctx<'_>) -> CheckRun {
+    closed_after(ctx, false, |token| Call::Heartbeat { token })
+}
+
+/// The closed error's exact message on Alibaba names the token as sent (inferred).
+pub fn closed_message_names_token(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    expect_ok(ctx, request(ctx.provider, Call::Succeed { token: &t.token, output: "1" }, false))?;
+    let message = closed_message(ctx, &t.token);
+    let again = request(ctx.provider, Call::Succeed { token: &t.token, output: "1" }, false);
+    expect(ctx, again, closed_code(ctx.provider), message.as_deref())?;
+    Ok(1)
+}
+
+/// Garbage tokens get the provider's invalid-token error.
+pub fn invalid_token(ctx: &Ctx<'_>) -> CheckRun {
+    let garbage = match ctx.provider {
+        Provider::Aws => "AQCDnot-a-real-token",
+        Provider::Alibaba => "djEjbm90LWEtcmVhbC10b2tlbg==",
+    };
+    let message = match ctx.provider {
+        Provider::Aws => aws::INVALID_TOKEN.message,
+        Provider::Alibaba => crate::contract::alibaba::INVALID_ARGUMENT.message,
+    };
+    let calls = [
+        Call::Succeed { token: garbage, output: "{}" },
+        Call::Fail { token: garbage, error: Some("E"), cause: None },
+    ];
+    for call in calls {
+        expect(ctx, request(ctx.provider, call, false), invalid_token_code(ctx.provider), message)?;
+    }
+    Ok(2)
+}
+
+/// A live token with a non-JSON output gets the invalid-output error, and the task stays open.
+pub fn invalid_output(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let bad = request(ctx.provider, Call::Succeed { token: &t.token, output: "{not json" }, false);
+    expect(ctx, bad, invalid_output_code(ctx.provider), None)?;
+    expect_ok(ctx, request(ctx.provider, Call::Succeed { token: &t.token, output: "{}" }, false))?;
+    Ok(1)
+}
+
+/// JSON scalars are valid outputs.
+pub fn json_scalars(ctx: &Ctx<'_>) -> CheckRun {
+    for output in ["\"x\"", "1", "null", "[]", " {\"a\":[1,2]} "] {
+        let t = ctx.live()?;
+        expect_ok(ctx, request(ctx.provider, Call::Succeed { token: &t.token, output }, false))?;
+    }
+    Ok(5)
+}
+
+/// The stored result is the winner's, byte for byte.
+pub fn result_stored(ctx: &Ctx<'_>) -> CheckRun {
+    ctx.require(ctx.can().read_state, "read task state")?;
+    let strategy = (text(60), text(20), text(60), any::<bool>());
+    ctx.property(strategy, |(value, error, cause, fail)| {
+        let t = ctx.live()?;
+        let output = serde_json::to_string(value).unwrap_or_default();
+        let error = if error.is_empty() { "E".to_owned() } else { error.clone() };
+        let cause = if cause.is_empty() { "C".to_owned() } else { cause.clone() };
+        let call = if *fail {
+            Call::Fail { token: &t.token, error: Some(&error), cause: Some(&cause) }
+        } else {
+            Call::Succeed { token: &t.token, output: &output }
+        };
+        let (req, res) = ctx.send(request(ctx.provider, call, false));
+        if observe(ctx.provider, &res) != Seen::Ok {
+            return Err(Halt::Fail(ctx.failure("the completion was refused", "200", &req, &res)));
+        }
+        let state = ctx.state(&t)?.ok_or_else(|| Halt::Skip("no task state".into()))?;
+        let (want_status, want) = if *fail {
+            ("FAILED", (None, Some(error.clone()), Some(cause.clone())))
+        } else {
+            ("SUCCEEDED", (Some(output.clone()), None, None))
+        };
+        let got = (state.output.clone(), state.error.clone(), state.cause.clone());
+        if state.status != want_status || got != want {
+            return Err(Halt::Fail(ctx.failure(
+                format!("the task shows {} {:?}", state.status, got),
+                format!("{want_status} {want:?}"),
+                &req,
+                &res,
+            )));
+        }
+        Ok(())
+    })
+}
+
+#[derive(Debug, Clone)]
+enum SeqOp {
+    Succeed { task: usize, valid_json: bool },
+    Fail { task: usize },
+    Heartbeat { task: usize },
+}
+
+/// Random sequences of calls on several tokens answer exactly as the sequential model says.
+pub fn sequences(ctx: &Ctx<'_>) -> CheckRun {
+    ctx.require(ctx.can().cheap, "mint many tokens cheaply")?;
+    let heartbeats = ctx.provider == Provider::Aws;
+    let op = move |n: usize| {
+        let t = 0..n;
+        let hb = if heartbeats { 3 } else { 0 };
+        prop_oneof![
+            3 => (t.clone(), any::<bool>()).prop_map(|(task, valid_json)| SeqOp::Succeed { task, valid_json }),
+            2 => t.clone().prop_map(|task| SeqOp::Fail { task }),
+            hb => t.prop_map(|task| SeqOp::Heartbeat { task }),
+        ]
+    };
+    let strategy =
+        (1usize..4).prop_flat_map(move |n| (Just(n), proptest::collection::vec(op(n), 1..16)));
+    ctx.property(strategy, |(n, ops)| {
+        let tokens: Vec<_> = (0..*n).map(|_| ctx.live()).collect::<Result<_, _>>()?;
+        let mut model = vec![ModelTask::default(); *n];
+        for (step, op) in ops.iter().enumerate() {
+            let (task, call, model_call) = match op {
+                SeqOp::Succeed { task, valid_json } => {
+                    let output = if *valid_json { "{\"step\":1}" } else { "not json" };
+                    let call = Call::Succeed { token: &tokens[*task].token, output };
+                    (*task, call, ModelCall::Succeed { valid_json: *valid_json })
+                }
+                SeqOp::Fail { task } => {
+                    let call =
+                        Call::Fail { token: &tokens[*task].token, error: Some("E"), cause: None };
+                    (*task, call, ModelCall::Fail)
+                }
+                SeqOp::Heartbeat { task } => {
+                    (*task, Call::Heartbeat { token: &tokens[*task].token }, ModelCall::Heartbeat)
+                }
+            };
+            let want = match model[task].apply(&model_call) {
+                Expect::Ok => "200",
+                Expect::Closed => closed_code(ctx.provider),
+                Expect::InvalidOutput => invalid_output_code(ctx.provider),
+            };
+            let (req, res) = ctx.send(request(ctx.provider, call, false));
+            let seen = observe(ctx.provider, &res);
+            if seen.code() != want {
+                return Err(Halt::Fail(ctx.failure(
+                    format!("step {step} ({op:?}) got {}", seen.code()),
+                    want,
+                    &req,
+                    &res,
+                )));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A task past its timeout answers every call with the closed error.
+pub fn task_timeout(ctx: &Ctx<'_>) -> CheckRun {
+    ctx.require(ctx.can().deadlines, "mint tasks with deadlines")?;
+    let t = ctx.mint(TaskRequest { timeout_seconds: Some(1), ..TaskRequest::default() })?;
+    ctx.wait(2)?;
+    let call = Call::Succeed { token: &t.token, output: "{}" };
+    let message = if ctx.provider == Provider::Aws { aws::TASK_TIMED_OUT.message } else { None };
+    expect(ctx, request(ctx.provider, call, false), closed_code(ctx.provider), message)?;
+    Ok(1)
+}
+
+/// A task whose heartbeat deadline passed answers with the closed error (AWS).
+pub fn heartbeat_timeout(ctx: &Ctx<'_>) -> CheckRun {
+    ctx.require(ctx.can().deadlines, "mint tasks with deadlines")?;
+    let t = ctx.mint(TaskRequest { heartbeat_seconds: Some(1), ..TaskRequest::default() })?;
+    ctx.wait(2)?;
+    let call = Call::Heartbeat { token: &t.token };
+    expect(
+        ctx,
+        request(ctx.provider, call, false),
+        closed_code(ctx.provider),
+        aws::TASK_TIMED_OUT.message,
+    )?;
+    Ok(1)
+}
+
+/// Heartbeats keep a task with a heartbeat deadline alive (AWS).
+pub fn heartbeat_keeps_alive(ctx: &Ctx<'_>) -> CheckRun {
+    ctx.require(ctx.can().deadlines, "mint tasks with deadlines")?;
+    let t = ctx.mint(TaskRequest { heartbeat_seconds: Some(2), ..TaskRequest::default() })?;
+    for _ in 0..3 {
+        ctx.wait(1)?;
+        expect_ok(ctx, request(ctx.provider, Call::Heartbeat { token: &t.token }, false))?;
+    }
+    ctx.wait(1)?;
+    expect_ok(ctx, request(ctx.provider, Call::Succeed { token: &t.token, output: "{}" }, false))?;
+    Ok(1)
+}
+
+#[derive(Debug, Clone)]
+enum RaceCall {
+    Succeed(String),
+    Fail(String, String),
+    Heartbeat,
+}
+
+/// N concurrent calls on one token, fired behind a barrier: the history is linearizable.
+pub fn races(ctx: &Ctx<'_>) -> CheckRun {
+    let heartbeats = if ctx.provider == Provider::Aws { 1 } else { 0 };
+    let call = prop_oneof![
+        3 => text(24).prop_map(|s| RaceCall::Succeed(serde_json::to_string(&s).unwrap_or_default())),
+        2 => (text(12), text(24)).prop_map(|(e, c)| RaceCall::Fail(format!("E{e}"), format!("C{c}"))),
+        heartbeats => Just(RaceCall::Heartbeat),
+    ];
+    let strategy = proptest::collection::vec(call, 2..=64);
+    ctx.property_cases(ctx.cases.clamp(1, 16), strategy, |calls| race_once(ctx, calls))
+}
+
+fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
+    let t = ctx.live()?;
+    let requests: Vec<_> = calls
+        .iter()
+        .map(|c| {
+            let call = match c {
+                RaceCall::Succeed(o) => Call::Succeed { token: &t.token, output: o },
+                RaceCall::Fail(e, cause) => {
+                    Call::Fail { token: &t.token, error: Some(e), cause: Some(cause) }
+                }
+                RaceCall::Heartbeat => Call::Heartbeat { token: &t.token },
+            };
+            ctx.sign(request(ctx.provider, call, false))
+        })
+        .collect();
+    let start = Instant::now();
+    let barrier = Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let target = ctx.target.clone();
+    let results = ctx.runtime.block_on(async {
+        let mut handles = Vec::new();
+        for req in &requests {
+            let (barrier, target) = (barrier.clone(), target.clone());
+            let req = crate::check::context::clone_request(req);
+            handles.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let invoked = start.elapsed().as_nanos() as u64;
+                let result = target.send(req).await;
+                (invoked, start.elapsed().as_nanos() as u64, result)
+            }));
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await);
+        }
+        out
+    });
+    let closed = closed_code(ctx.provider);
+    let mut history_calls = Vec::new();
+    let mut exchanges = Vec::new();
+    for ((call, req), joined) in calls.iter().zip(&requests).zip(results) {
+        let Ok((invoked, returned, result)) = joined else {
+            return Err(Halt::Setup("a race task panicked".into()));
+        };
+        let seen = observe(ctx.provider, &result);
+        let outcome = match &seen {
+            Seen::Ok => CallResult::Ok,
+            Seen::Error { code: Some(c), .. } if c == closed => CallResult::Closed,
+            Seen::Transport(_) => CallResult::Unknown,
+            other => {
+                return Err(Halt::Fail(ctx.failure(
+                    format!("a racing call got {}", other.code()),
+                    format!("200 or {closed}"),
+                    req,
+                    &result,
+                )))
+            }
+        };
+        let kind = match call {
+            RaceCall::Succeed(o) => CallKind::Complete(Stored::Succeeded(o.clone())),
+            RaceCall::Fail(e, c) => {
+                CallKind::Complete(Stored::Failed(Some(e.clone()), Some(c.clone())))
+            }
+            RaceCall::Heartbeat => CallKind::Heartbeat,
+        };
+        exchanges.push(exchange(req, &result));
+        history_calls.push(history::Call { kind, invoked, returned, result: outcome });
+    }
+    let observed = match ctx.state(&t)? {
+        Some(state) => Some(match state.status.as_str() {
+            "SUCCEEDED" => Some(Stored::Succeeded(state.output.unwrap_or_default())),
+            "FAILED" => Some(Stored::Failed(state.error, state.cause)),
+            _ => None,
+        }),
+        None => None,
+    };
+    match history::check(&history_calls, observed.as_ref()) {
+        Ok(_) => Ok(()),
+        Err(reason) => {
+            let winners: Vec<_> = history_calls
+                .iter()
+                .zip(&exchanges)
+                .filter(|(c, _)| {
+                    c.result == CallResult::Ok && matches!(c.kind, CallKind::Complete(_))
+                })
+                .collect();
+            Err(Halt::Fail(Failure {
+                message: format!("not linearizable: {reason}"),
+                expected:
+                    "at most one completion answered 200, every other call the closed error, \
+                           and the stored result is the winner's"
+                        .into(),
+                minimal_case: None,
+                exchange: winners
+                    .get(1)
+                    .or(winners.first())
+                    .map(|(_, e)| (*e).clone())
+                    .or(exchanges.first().cloned()),
+            }))
+        }
+    }
+}

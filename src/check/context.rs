@@ -1,0 +1,294 @@
+//! What a check runs with: the target, the token source, the seed, and helpers to send a request, expect an answer and run a property.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Request;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{
+    Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
+
+use super::outcome::{Exchange, Failure};
+use super::target::{exchange, Received, Target, TransportError};
+use super::tokens::{Capabilities, LiveToken, TaskRequest, TaskState, TokenSource};
+use crate::contract::Provider;
+
+/// Why a check stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    /// The target broke the rule.
+    Fail(Failure),
+    /// The check cannot run here.
+    Skip(String),
+    /// The token source or the harness failed (not the target's fault).
+    Setup(String),
+}
+
+impl From<Failure> for Halt {
+    fn from(f: Failure) -> Halt {
+        Halt::Fail(f)
+    }
+}
+
+/// The result of a check body: cases run, or why it stopped.
+pub type CheckRun = Result<u32, Halt>;
+
+/// Credentials for signing requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret.
+    pub secret: String,
+    /// AWS region for SigV4 scopes.
+    pub region: String,
+}
+
+/// The context of one check.
+pub struct Ctx<'a> {
+    /// The provider checked.
+    pub provider: Provider,
+    /// The async runtime requests run on.
+    pub runtime: &'a tokio::runtime::Handle,
+    /// The endpoint.
+    pub target: &'a Target,
+    /// Where live tokens come from.
+    pub tokens: &'a TokenSource,
+    /// Cases per property.
+    pub cases: u32,
+    /// The run's seed (each check derives its own generator from it and its id).
+    pub seed: u64,
+    /// The check's id.
+    pub check_id: &'a str,
+    /// Signing credentials, if any.
+    pub credentials: Option<&'a Credentials>,
+    /// When the check must give up.
+    pub deadline: Instant,
+    last_failure: Mutex<Option<Failure>>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context; `budget` bounds the check's wall time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        provider: Provider,
+        runtime: &'a tokio::runtime::Handle,
+        target: &'a Target,
+        tokens: &'a TokenSource,
+        cases: u32,
+        seed: u64,
+        check_id: &'a str,
+        credentials: Option<&'a Credentials>,
+        budget: Duration,
+    ) -> Ctx<'a> {
+        Ctx {
+            provider,
+            runtime,
+            target,
+            tokens,
+            cases,
+            seed,
+            check_id,
+            credentials,
+            deadline: Instant::now() + budget,
+            last_failure: Mutex::new(None),
+        }
+    }
+
+    /// The token source's capabilities.
+    pub fn can(&self) -> Capabilities {
+        self.tokens.capabilities()
+    }
+
+    /// Skips unless `ok`.
+    pub fn require(&self, ok: bool, what: &str) -> Result<(), Halt> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Halt::Skip(format!("token source {} cannot {what}", self.tokens.name())))
+        }
+    }
+
+    /// Sends a request, signed when credentials are configured, and returns it with the answer.
+    pub fn send(
+        &self,
+        request: Request<Bytes>,
+    ) -> (Request<Bytes>, Result<Received, TransportError>) {
+        let request = self.sign(request);
+        if Instant::now() > self.deadline {
+            return (
+                request,
+                Err(TransportError::Connection("check time budget exhausted".into())),
+            );
+        }
+        let copy = clone_request(&request);
+        let result = self.runtime.block_on(self.target.send(copy));
+        (request, result)
+    }
+
+    /// Signs `request` for the provider when credentials are configured.
+    pub fn sign(&self, request: Request<Bytes>) -> Request<Bytes> {
+        match self.credentials {
+            Some(c) => super::wire::sign(self.provider, self.target, request, c),
+            None => request,
+        }
+    }
+
+    /// A fresh live token.
+    pub fn mint(&self, request: TaskRequest) -> Result<LiveToken, Halt> {
+        self.runtime.block_on(self.tokens.mint(&request)).map_err(|e| Halt::Setup(e.to_string()))
+    }
+
+    /// A fresh live token with no deadlines.
+    pub fn live(&self) -> Result<LiveToken, Halt> {
+        self.mint(TaskRequest::default())
+    }
+
+    /// The task's state, where the source can read it.
+    pub fn state(&self, token: &LiveToken) -> Result<Option<TaskState>, Halt> {
+        self.runtime.block_on(self.tokens.state(token)).map_err(|e| Halt::Setup(e.to_string()))
+    }
+
+    /// Lets `seconds` pass on the target: moves its clock, or sleeps.
+    pub fn wait(&self, seconds: u64) -> Result<(), Halt> {
+        if self.can().advance_clock {
+            self.runtime
+                .block_on(self.tokens.advance(seconds))
+                .map_err(|e| Halt::Setup(e.to_string()))
+        } else {
+            std::thread::sleep(Duration::from_secs(seconds));
+            Ok(())
+        }
+    }
+
+    /// A failure carrying the exchange.
+    pub fn failure(
+        &self,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        request: &Request<Bytes>,
+        result: &Result<Received, TransportError>,
+    ) -> Failure {
+        Failure {
+            message: message.into(),
+            expected: expected.into(),
+            minimal_case: None,
+            exchange: Some(exchange(request, result)),
+        }
+    }
+
+    /// Runs `test` on `cases` values of `strategy`, shrinking a failure to a minimal case.
+    /// The generator is seeded from the run's seed and the check id, so a seed replays.
+    pub fn property<S>(&self, strategy: S, test: impl Fn(&S::Value) -> Result<(), Halt>) -> CheckRun
+    where
+        S: Strategy,
+        S::Value: std::fmt::Debug,
+    {
+        self.property_cases(self.cases, strategy, test)
+    }
+
+    /// [`Ctx::property`] with an explicit number of cases.
+    pub fn property_cases<S>(
+        &self,
+        cases: u32,
+        strategy: S,
+        test: impl Fn(&S::Value) -> Result<(), Halt>,
+    ) -> CheckRun
+    where
+        S: Strategy,
+        S::Value: std::fmt::Debug,
+    {
+        let config = ProptestConfig {
+            cases,
+            failure_persistence: None,
+            max_shrink_iters: 256,
+            max_shrink_time: 20_000,
+            ..ProptestConfig::default()
+        };
+        let mut runner = TestRunner::new_with_rng(config, self.rng());
+        let halt: Mutex<Option<Halt>> = Mutex::new(None);
+        let result = runner.run(&strategy, |value| match test(&value) {
+            Ok(()) => Ok(()),
+            Err(Halt::Fail(f)) => {
+                let message = f.message.clone();
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+                Err(TestCaseError::fail(message))
+            }
+            Err(other) => {
+                // Setup problems and skips are not the target's fault: stop, do not shrink.
+                *halt.lock().unwrap_or_else(|e| e.into_inner()) = Some(other);
+                Err(TestCaseError::reject("halted"))
+            }
+        });
+        if let Some(h) = halt.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(h);
+        }
+        match result {
+            Ok(()) => Ok(cases),
+            Err(TestError::Fail(_, minimal)) => {
+                let mut failure = self
+                    .last_failure
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .unwrap_or_else(|| Failure {
+                        message: "property failed".into(),
+                        expected: String::new(),
+                        minimal_case: None,
+                        exchange: None,
+                    });
+                failure.minimal_case = Some(format!("{minimal:#?}"));
+                Err(Halt::Fail(failure))
+            }
+            Err(TestError::Abort(reason)) => {
+                Err(Halt::Setup(format!("property aborted: {reason}")))
+            }
+        }
+    }
+
+    /// One value of `strategy` from the check's seeded generator (for example-based checks
+    /// that still want varied data).
+    pub fn sample<S: Strategy>(&self, strategy: S) -> S::Value {
+        let mut runner = TestRunner::new_with_rng(ProptestConfig::default(), self.rng());
+        match strategy.new_tree(&mut runner) {
+            Ok(tree) => tree.current(),
+            Err(reason) => panic!("strategy cannot generate: {reason}"),
+        }
+    }
+
+    fn rng(&self) -> TestRng {
+        let mut bytes = [0u8; 32];
+        let id_hash = fnv1a(self.check_id.as_bytes());
+        bytes[..8].copy_from_slice(&self.seed.to_le_bytes());
+        bytes[8..16].copy_from_slice(&id_hash.to_le_bytes());
+        bytes[16..24].copy_from_slice(&(self.seed ^ id_hash.rotate_left(17)).to_le_bytes());
+        bytes[24..].copy_from_slice(&u64::from(self.cases).to_le_bytes());
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+    }
+}
+
+/// A stable 64-bit hash of `bytes` (FNV-1a), for deriving per-check seeds.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// A copy of a buffered request.
+pub fn clone_request(request: &Request<Bytes>) -> Request<Bytes> {
+    let mut builder = Request::builder()
+        .method(request.method().clone())
+        .uri(request.uri().clone())
+        .version(request.version());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = request.headers().clone();
+    }
+    builder.body(request.body().clone()).unwrap_or_else(|_| Request::new(request.body().clone()))
+}
+
+/// Renders an exchange without a failure (for reports of passing checks, if wanted).
+pub fn render(request: &Request<Bytes>, result: &Result<Received, TransportError>) -> Exchange {
+    exchange(request, result)
+}

@@ -1,0 +1,116 @@
+//! proptest strategies for conformance cases: strings of an exact UTF-8 byte length from random mixes of 1- to 4-byte characters, and token lengths around the limits.
+
+use proptest::prelude::*;
+
+/// A character of `width` UTF-8 bytes (1 to 4) picked by `pick`, never `"` or `\` (so it
+/// needs no JSON escaping) nor a control character.
+pub fn char_of_width(width: u8, pick: u32) -> char {
+    let (lo, hi) = match width {
+        1 => (0x20u32, 0x7e),
+        2 => (0xa1, 0x7ff),
+        3 => (0x800, 0xfffd),
+        _ => (0x1_0000, 0x10_fffd),
+    };
+    let span = hi - lo + 1;
+    (0..span)
+        .map(|k| lo + (pick.wrapping_add(k)) % span)
+        .filter_map(char::from_u32)
+        .find(|c| *c != '"' && *c != '\\' && c.len_utf8() == usize::from(width) && !c.is_control())
+        .unwrap_or('a')
+}
+
+/// A short pattern of mixed-width characters.
+pub fn pattern() -> impl Strategy<Value = Vec<char>> {
+    proptest::collection::vec((1u8..=4, any::<u32>()), 1..32)
+        .prop_map(|v| v.into_iter().map(|(w, p)| char_of_width(w, p)).collect())
+}
+
+/// `pattern` repeated to exactly `bytes` UTF-8 bytes, padded with ASCII `a`.
+pub fn fill(pattern: &[char], bytes: usize) -> String {
+    let mut s = String::with_capacity(bytes);
+    if !pattern.is_empty() {
+        'outer: loop {
+            for c in pattern {
+                if s.len() + c.len_utf8() > bytes {
+                    break 'outer;
+                }
+                s.push(*c);
+            }
+        }
+    }
+    while s.len() < bytes {
+        s.push('a');
+    }
+    s
+}
+
+/// `pattern` repeated to exactly `chars` characters.
+pub fn fill_chars(pattern: &[char], chars: usize) -> String {
+    if pattern.is_empty() {
+        return "a".repeat(chars);
+    }
+    pattern.iter().cycle().take(chars).collect()
+}
+
+/// A JSON document (a string literal) of exactly `bytes` UTF-8 bytes once decoded.
+pub fn json_string_of_bytes(pattern: &[char], bytes: usize) -> String {
+    format!("\"{}\"", fill(pattern, bytes.saturating_sub(2)))
+}
+
+/// JSON text for `value` with every non-ASCII character escaped as `\uXXXX` (surrogate pairs
+/// for astral characters), as botocore sends it.
+pub fn ascii_json(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 2 + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Lengths around `1` and around `max`, and a few anywhere up to `max + 1000`.
+pub fn length_around(max: usize) -> impl Strategy<Value = usize> {
+    prop_oneof![
+        3 => 0usize..=3,
+        4 => (max - 3)..=(max + 3),
+        1 => 0usize..=(max + 1000),
+    ]
+}
+
+/// Printable text of up to `n` characters, any script.
+pub fn text(n: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec((1u8..=4, any::<u32>()), 0..=n)
+        .prop_map(|v| v.into_iter().map(|(w, p)| char_of_width(w, p)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn fill_is_exact(p in pattern(), n in 0usize..5000) {
+            prop_assert_eq!(fill(&p, n).len(), n);
+            prop_assert_eq!(fill_chars(&p, n).chars().count(), n);
+        }
+
+        #[test]
+        fn ascii_json_decodes_back(s in text(50)) {
+            let decoded: String = serde_json::from_str(&ascii_json(&s)).unwrap();
+            prop_assert!(ascii_json(&s).is_ascii());
+            prop_assert_eq!(decoded, s);
+        }
+    }
+}
