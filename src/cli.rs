@@ -35,8 +35,18 @@ pub struct Cli {
 pub enum Command {
     /// Run the conformance suite against a target (or, with no --target, the embedded mock).
     Check(CheckArgs),
+    /// Print the contract as Markdown, generated from the contract model.
+    Docs(DocsArgs),
     /// Serve the mock: the provider API and the control API on one port.
     Serve(ServeArgs),
+}
+
+/// Options of `tasktoken docs`.
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Write to this file instead of stdout (docs/CONTRACT.md in this repository).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }
 
 /// Options of `tasktoken check`.
@@ -213,10 +223,28 @@ pub fn run(cli: Cli) -> u8 {
     };
     match cli.command {
         Command::Serve(args) => runtime.block_on(run_serve(args)),
+        Command::Docs(args) => run_docs(&args),
         Command::Check(args) => {
             drop(runtime);
             run_check(args)
         }
+    }
+}
+
+fn run_docs(args: &DocsArgs) -> u8 {
+    let markdown = crate::docs::render();
+    match &args.out {
+        None => {
+            print!("{markdown}");
+            exit_code::OK
+        }
+        Some(path) => match std::fs::write(path, markdown) {
+            Ok(()) => exit_code::OK,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                exit_code::SETUP_ERROR
+            }
+        },
     }
 }
 

@@ -46,6 +46,7 @@ pub mod auth;
 pub mod check;
 pub mod cli;
 pub mod contract;
+pub mod docs;
 pub mod exit_code;
 pub mod mock;
 pub mod tasks;
