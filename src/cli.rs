@@ -151,9 +151,20 @@ pub struct ServeArgs {
     /// Requests the journal keeps (0 turns it off).
     #[arg(long, env = "TASKTOKEN_JOURNAL_CAPACITY", default_value_t = 1000)]
     pub journal_capacity: usize,
-    /// Most tasks held at once; creating more answers 409 until a reset.
-    #[arg(long, env = "TASKTOKEN_MAX_TASKS")]
-    pub max_tasks: Option<usize>,
+    /// Most tasks held at once (about 42 bytes each while pending); creating more answers 409
+    /// until a reset.
+    #[arg(long, env = "TASKTOKEN_MAX_TASKS", default_value_t = 5_000_000)]
+    pub max_tasks: usize,
+    /// Most connections open at once; more are answered 503 and closed.
+    #[arg(long, env = "TASKTOKEN_MAX_CONNECTIONS", default_value_t = 16_384)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request head; also how long a keep-alive
+    /// connection may sit idle before it is closed.
+    #[arg(long, env = "TASKTOKEN_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
+    /// Seconds a client may take to send a request body (answered 408 and closed after).
+    #[arg(long, env = "TASKTOKEN_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout: u64,
     /// Which Alibaba service's limits apply: `cloud-flow` (Output up to 65536 bytes) or
     /// `serverless-workflow` (32768 bytes).
     #[arg(long, env = "TASKTOKEN_ALIBABA_FLAVOUR", value_enum, default_value_t = FlavourArg::CloudFlow)]
@@ -361,7 +372,10 @@ async fn run_serve(args: ServeArgs) -> u8 {
         },
         token_length: args.token_length,
         journal_capacity: args.journal_capacity,
-        max_tasks: args.max_tasks.unwrap_or(usize::MAX),
+        max_tasks: args.max_tasks,
+        max_connections: args.max_connections,
+        header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        body_read_timeout: Duration::from_secs(args.body_timeout.max(1)),
         alibaba_flavour: match args.alibaba_flavour {
             FlavourArg::CloudFlow => Flavour::CloudFlow,
             FlavourArg::ServerlessWorkflow => Flavour::ServerlessWorkflow,

@@ -62,6 +62,7 @@ fn fabricated() -> Report {
                                {}"
                     .into(),
                 }),
+                transport_error: false,
             }),
             1_840,
         )
@@ -82,6 +83,7 @@ fn fabricated() -> Report {
                 expected: "x-amzn-RequestId: <lowercase UUID v4>".into(),
                 minimal_case: None,
                 exchange: None,
+                transport_error: false,
             }),
             9,
         )

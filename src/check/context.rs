@@ -176,6 +176,7 @@ impl<'a> Ctx<'a> {
             expected: expected.into(),
             minimal_case: None,
             exchange: Some(exchange(request, result)),
+            transport_error: result.is_err(),
         }
     }
 
@@ -205,21 +206,36 @@ impl<'a> Ctx<'a> {
             failure_persistence: None,
             max_shrink_iters: 256,
             max_shrink_time: 20_000,
+            max_global_rejects: 64,
             ..ProptestConfig::default()
         };
         let mut runner = TestRunner::new_with_rng(config, self.rng());
         let halt: Mutex<Option<Halt>> = Mutex::new(None);
-        let result = runner.run(&strategy, |value| match test(&value) {
-            Ok(()) => Ok(()),
-            Err(Halt::Fail(f)) => {
-                let message = f.message.clone();
-                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
-                Err(TestCaseError::fail(message))
+        let halted = || halt.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let result = runner.run(&strategy, |value| {
+            if halted() || Instant::now() > self.deadline {
+                return Err(TestCaseError::reject("halted"));
             }
-            Err(other) => {
-                // Setup problems and skips are not the target's fault: stop, do not shrink.
-                *halt.lock().unwrap_or_else(|e| e.into_inner()) = Some(other);
-                Err(TestCaseError::reject("halted"))
+            match test(&value) {
+                Ok(()) => Ok(()),
+                Err(Halt::Fail(f)) if !f.transport_error => {
+                    let message = f.message.clone();
+                    *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+                    Err(TestCaseError::fail(message))
+                }
+                Err(other) => {
+                    // Transport failures, setup problems and skips: stop at once, no
+                    // shrinking (shrinking a hang only multiplies the waiting).
+                    let other = match other {
+                        Halt::Fail(mut f) => {
+                            f.minimal_case = Some(format!("{value:#?}"));
+                            Halt::Fail(f)
+                        }
+                        other => other,
+                    };
+                    *halt.lock().unwrap_or_else(|e| e.into_inner()) = Some(other);
+                    Err(TestCaseError::reject("halted"))
+                }
             }
         });
         if let Some(h) = halt.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -238,6 +254,7 @@ impl<'a> Ctx<'a> {
                         expected: String::new(),
                         minimal_case: None,
                         exchange: None,
+                        transport_error: false,
                     });
                 failure.minimal_case = Some(format!("{minimal:#?}"));
                 Err(Halt::Fail(failure))

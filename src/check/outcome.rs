@@ -72,6 +72,9 @@ pub struct Failure {
     /// The exchange that showed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    /// The target gave no usable answer (time-out, reset, oversized): not shrunk further.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub transport_error: bool,
 }
 
 /// The verdict of one check.

@@ -23,7 +23,7 @@ pub use aws::rejection_error as aws_rejection_error;
 pub use faults::{ActiveFault, Effect, FaultSpec, Faults, Throttle};
 pub use journal::{Journal, JournalEntry, JournalSnapshot};
 pub use respond::ContractResponder;
-pub use server::{serve, MockServer};
+pub use server::{serve, serve_connection, MockServer};
 
 use crate::contract::alibaba::{Flavour, QUOTA_BUCKET, QUOTA_REFILL_PER_SECOND};
 use crate::contract::Provider;
@@ -50,12 +50,17 @@ pub struct MockConfig {
     pub token_length: usize,
     /// Entries the journal keeps (default 1000; 0 turns it off).
     pub journal_capacity: usize,
-    /// Most tasks held at once (default: no cap).
+    /// Most tasks held at once (default 5,000,000, about 210 MB while pending).
     pub max_tasks: usize,
     /// Token key; random when `None`.
     pub token_key: Option<Vec<u8>>,
     /// How long a client may take to send a request body once its headers are in.
     pub body_read_timeout: Duration,
+    /// How long a client may take to send a request head; also how long a keep-alive
+    /// connection may sit idle.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
     /// Which Alibaba service's limits apply (default CloudFlow: `Output` up to 65536 bytes).
     pub alibaba_flavour: Flavour,
     /// Apply the documented Alibaba quota (bucket of 10, refilled at 2 per second).
@@ -79,9 +84,11 @@ impl Default for MockConfig {
             clock: Clock::virtual_now(),
             token_length: DEFAULT_AWS_TOKEN_LEN,
             journal_capacity: 1000,
-            max_tasks: usize::MAX,
+            max_tasks: 5_000_000,
             token_key: None,
             body_read_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 16_384,
             alibaba_flavour: Flavour::CloudFlow,
             throttle: false,
             auth: None,
@@ -165,7 +172,18 @@ struct Inner {
     throttle: Option<Throttle>,
     alibaba_flavour: Flavour,
     auth: Option<StrictAuth>,
-    body_read_timeout: Duration,
+    limits: Limits,
+}
+
+/// The transport limits of a running mock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// See [`MockConfig::body_read_timeout`].
+    pub body_read_timeout: Duration,
+    /// See [`MockConfig::header_read_timeout`].
+    pub header_read_timeout: Duration,
+    /// See [`MockConfig::max_connections`].
+    pub max_connections: usize,
 }
 
 impl Mock {
@@ -192,7 +210,11 @@ impl Mock {
                 throttle,
                 alibaba_flavour: config.alibaba_flavour,
                 auth: config.auth,
-                body_read_timeout: config.body_read_timeout,
+                limits: Limits {
+                    body_read_timeout: config.body_read_timeout,
+                    header_read_timeout: config.header_read_timeout,
+                    max_connections: config.max_connections.max(1),
+                },
             }),
         })
     }
@@ -389,8 +411,9 @@ impl Mock {
         }
     }
 
-    pub(crate) fn body_read_timeout(&self) -> Duration {
-        self.inner.body_read_timeout
+    /// The transport limits.
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
     }
 }
 

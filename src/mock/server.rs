@@ -14,14 +14,16 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::{Effect, Mock, MockConfig};
 
-/// How long a client may take to send its request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long open connections get to finish when the server stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -125,6 +127,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(mock.limits().max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -139,18 +142,19 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            // At the cap: say so and close, rather than leave the client in the backlog.
+            tracing::warn!(%peer, "connection cap reached; refusing a connection");
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let mock = mock.clone();
-        let service = service_fn(move |req| answer(mock.clone(), req));
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let connection = graceful.watch(connection(mock.clone(), stream));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            drop(permit);
         });
     }
     drop(listener);
@@ -158,6 +162,65 @@ pub async fn serve(
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
     Ok(())
+}
+
+/// The hyper connection serving `mock` on `io`, with the mock's read timeouts.
+fn connection<IO>(
+    mock: Mock,
+    io: IO,
+) -> http1::Connection<
+    TokioIo<IO>,
+    impl hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<Full<Bytes>>,
+        Error = ResetByFault,
+        Future = impl Future<Output = Result<Response<Full<Bytes>>, ResetByFault>> + Send,
+    >,
+>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let header_timeout = mock.limits().header_read_timeout;
+    let service = service_fn(move |req| answer(mock.clone(), req));
+    http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(io), service)
+}
+
+/// Serves one connection on any byte stream until it closes: the path every TCP connection
+/// takes, usable in memory (fuzzing, tests) with `tokio::io::duplex`.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// let mock = tasktoken::Mock::new(tasktoken::MockConfig::default()).unwrap();
+/// let (mut client, server) = tokio::io::duplex(64 * 1024);
+/// let served = tokio::spawn(tasktoken::mock::serve_connection(mock, server));
+/// client.write_all(b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+/// let mut answer = String::new();
+/// client.read_to_string(&mut answer).await.unwrap();
+/// assert!(answer.starts_with("HTTP/1.1 200 OK"));
+/// served.await.unwrap().unwrap();
+/// # });
+/// ```
+pub async fn serve_connection<IO>(mock: Mock, io: IO) -> Result<(), hyper::Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    connection(mock, io).await
+}
+
+/// Answers a connection over the cap with a 503 and closes it.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        stream.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+        ),
+    )
+    .await;
 }
 
 /// A fault asked for the connection to be dropped without an answer.
@@ -179,7 +242,7 @@ async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Byte
         drain(body).await;
         return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
     }
-    let body = match read_limited(body, limit, mock.body_read_timeout()).await {
+    let body = match read_limited(body, limit, mock.limits().body_read_timeout).await {
         Read::Complete(bytes) => bytes,
         Read::TooLarge(rest) => {
             drain(rest).await;

@@ -375,6 +375,7 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
                     .or(winners.first())
                     .map(|(_, e)| (*e).clone())
                     .or(exchanges.first().cloned()),
+                transport_error: false,
             }))
         }
     }
