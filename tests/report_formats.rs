@@ -47,7 +47,7 @@ fn fabricated() -> Report {
                     .into(),
                 expected: "HTTP 400 ValidationException: 1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to 262144".into(),
                 minimal_case: Some("OutputCase { ascii: 1, two_byte_chars: 131072 }".into()),
-                exchange: Some(Exchange {
+                exchange: Some(Box::new(Exchange {
                     request: "POST / HTTP/1.1\n\
                               content-type: application/x-amz-json-1.0\n\
                               x-amz-target: AWSStepFunctions.SendTaskSuccess\n\
@@ -61,7 +61,7 @@ fn fabricated() -> Report {
                                \n\
                                {}"
                     .into(),
-                }),
+                })),
                 transport_error: false,
             }),
             1_840,

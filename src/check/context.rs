@@ -175,7 +175,7 @@ impl<'a> Ctx<'a> {
             message: message.into(),
             expected: expected.into(),
             minimal_case: None,
-            exchange: Some(exchange(request, result)),
+            exchange: Some(Box::new(exchange(request, result))),
             transport_error: result.is_err(),
         }
     }

@@ -71,7 +71,7 @@ pub struct Failure {
     pub minimal_case: Option<String>,
     /// The exchange that showed it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exchange: Option<Exchange>,
+    pub exchange: Option<Box<Exchange>>,
     /// The target gave no usable answer (time-out, reset, oversized): not shrunk further.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub transport_error: bool,

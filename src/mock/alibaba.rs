@@ -24,7 +24,7 @@ pub fn rejection_error(rejection: Rejection, token: &str) -> AlibabaError {
 }
 
 pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = super::request_id();
     let host = req
         .headers()
         .get(http::header::HOST)

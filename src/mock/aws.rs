@@ -8,7 +8,7 @@ use super::Mock;
 use crate::contract::aws::{self as contract, INVALID_TOKEN, TASK_DOES_NOT_EXIST, TASK_TIMED_OUT};
 use crate::contract::{Action, Provider};
 use crate::tasks::{Completion, Rejection, TaskId};
-use crate::wire::aws::{self as wire, AwsError, TARGET_HEADER};
+use crate::wire::aws::{self as wire, AwsError};
 
 /// The AWS error for a store rejection.
 pub fn rejection_error(rejection: Rejection) -> AwsError {
@@ -21,21 +21,17 @@ pub fn rejection_error(rejection: Rejection) -> AwsError {
 }
 
 pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = super::request_id();
     let mut effect = Effect::default();
     let outcome = apply(mock, &req, &mut effect);
     let mut response = match &outcome {
         Ok(_) => wire::success(&request_id),
         Err(e) => wire::error_response(e, &request_id),
     };
-    let operation = req
-        .headers()
-        .get(TARGET_HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     mock.record(
         Provider::Aws,
         &req,
-        operation,
+        None,
         response.status().as_u16(),
         outcome.as_ref().err().map(|e| e.spec.code),
         outcome.as_ref().ok().copied(),

@@ -53,7 +53,47 @@ pub struct Journal {
 struct Ring {
     next_seq: u64,
     dropped: u64,
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<Record>,
+}
+
+/// What the hot path stores: cheap clones of the request's own buffers, turned into text only
+/// when the journal is read.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) provider: Provider,
+    pub(crate) method: http::Method,
+    pub(crate) uri: http::Uri,
+    pub(crate) operation: Option<http::HeaderValue>,
+    pub(crate) alibaba_action: Option<String>,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) body_bytes: usize,
+    pub(crate) status: u16,
+    pub(crate) error_code: Option<&'static str>,
+    pub(crate) task_id: Option<TaskId>,
+}
+
+impl Record {
+    fn entry(&self) -> JournalEntry {
+        JournalEntry {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            provider: self.provider,
+            method: self.method.to_string(),
+            path: self.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+            operation: self
+                .operation
+                .as_ref()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .or_else(|| self.alibaba_action.clone()),
+            body: String::from_utf8_lossy(&self.body).into_owned(),
+            body_bytes: self.body_bytes,
+            status: self.status,
+            error_code: self.error_code.map(str::to_owned),
+            task_id: self.task_id,
+        }
+    }
 }
 
 /// The journal's contents.
@@ -77,25 +117,28 @@ impl Journal {
         self.capacity > 0
     }
 
-    /// Appends an entry, giving it its sequence number.
-    pub fn record(&self, mut entry: JournalEntry) {
+    /// Appends a record, giving it its sequence number.
+    pub(crate) fn record(&self, mut record: Record) {
         if self.capacity == 0 {
             return;
         }
         let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        entry.seq = ring.next_seq;
+        record.seq = ring.next_seq;
         ring.next_seq += 1;
         if ring.entries.len() == self.capacity {
             ring.entries.pop_front();
             ring.dropped += 1;
         }
-        ring.entries.push_back(entry);
+        ring.entries.push_back(record);
     }
 
     /// A copy of the entries.
     pub fn snapshot(&self) -> JournalSnapshot {
         let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        JournalSnapshot { dropped: ring.dropped, entries: ring.entries.iter().cloned().collect() }
+        JournalSnapshot {
+            dropped: ring.dropped,
+            entries: ring.entries.iter().map(Record::entry).collect(),
+        }
     }
 
     /// Empties the journal and restarts numbering.
@@ -105,7 +148,7 @@ impl Journal {
     }
 }
 
-/// The first [`BODY_PREFIX_BYTES`] of `body` as lossy UTF-8.
-pub fn body_prefix(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(BODY_PREFIX_BYTES)]).into_owned()
+/// The first [`BODY_PREFIX_BYTES`] of `body`, sharing its buffer.
+pub(crate) fn body_prefix(body: &bytes::Bytes) -> bytes::Bytes {
+    body.slice(..body.len().min(BODY_PREFIX_BYTES))
 }

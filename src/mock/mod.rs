@@ -343,35 +343,6 @@ impl Mock {
         })
     }
 
-    /// Appends a provider request to the journal.
-    pub(crate) fn record(
-        &self,
-        provider: Provider,
-        req: &Request<Bytes>,
-        operation: Option<String>,
-        status: u16,
-        error_code: Option<&str>,
-        task_id: Option<TaskId>,
-    ) {
-        let journal = &self.inner.journal;
-        if !journal.enabled() {
-            return;
-        }
-        journal.record(JournalEntry {
-            seq: 0,
-            at_ms: self.clock().now_ms(),
-            provider,
-            method: req.method().to_string(),
-            path: req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-            operation,
-            body: journal::body_prefix(req.body()),
-            body_bytes: req.body().len(),
-            status,
-            error_code: error_code.map(str::to_owned),
-            task_id,
-        });
-    }
-
     /// A wiremock responder serving this mock.
     pub fn responder(&self) -> ContractResponder {
         ContractResponder::new(self.clone())
@@ -398,7 +369,7 @@ impl Mock {
         match route(headers) {
             Provider::Aws => crate::wire::aws::too_large(),
             Provider::Alibaba => {
-                let id = uuid::Uuid::new_v4().to_string();
+                let id = request_id();
                 let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
                 let error = crate::wire::alibaba::too_large(self.body_limit(path, headers));
                 let mut response =
@@ -415,6 +386,42 @@ impl Mock {
     pub fn limits(&self) -> Limits {
         self.inner.limits
     }
+
+    /// Appends a provider request to the journal.
+    pub(crate) fn record(
+        &self,
+        provider: Provider,
+        req: &Request<Bytes>,
+        alibaba_action: Option<String>,
+        status: u16,
+        error_code: Option<&'static str>,
+        task_id: Option<TaskId>,
+    ) {
+        let journal = &self.inner.journal;
+        if !journal.enabled() {
+            return;
+        }
+        journal.record(journal::Record {
+            seq: 0,
+            at_ms: self.clock().now_ms(),
+            provider,
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            operation: req.headers().get(crate::wire::aws::TARGET_HEADER).cloned(),
+            alibaba_action,
+            body: journal::body_prefix(req.body()),
+            body_bytes: req.body().len(),
+            status,
+            error_code,
+            task_id,
+        });
+    }
+}
+
+/// A request id as both providers write them: a lowercase UUID v4, from a fast generator
+/// (no system call per request).
+pub(crate) fn request_id() -> String {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid().to_string()
 }
 
 /// Which provider API a request is for, from its head alone (the body may not be read yet):

@@ -165,6 +165,7 @@ pub async fn serve(
 }
 
 /// The hyper connection serving `mock` on `io`, with the mock's read timeouts.
+#[allow(clippy::type_complexity)] // hyper's connection type, spelled out once
 fn connection<IO>(
     mock: Mock,
     io: IO,

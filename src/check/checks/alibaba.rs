@@ -33,6 +33,10 @@ pub(super) fn checks() -> Vec<Check> {
             "parameters are read from the query and the form body alike (Tea, pop-core, GET)"),
         check!("alibaba.wire.format-case", Wire, c::R_COMMON_PARAMS, format_case,
             "Format=JSON and Format=json both work, with RegionId and an empty SignatureType"),
+        check!("alibaba.wire.json-body", Wire, c::R_MEDIA_TYPE, json_body,
+            "a JSON body carries parameters like a form body"),
+        check!("alibaba.wire.token-shape", Wire, c::R_TOKEN_SHAPE, token_shape,
+            "issued tokens look like real ones: base64 of v1#<flow>#<execution>#<event id>#<mac>"),
         check!("alibaba.validation.action-not-supported", Validation, c::R_ACTION, action_not_supported,
             "an unknown Action is ActionNotSupported naming it"),
         check!("alibaba.validation.api-version", Validation, c::R_VERSION, api_version,
@@ -169,7 +173,82 @@ fn parameter_placement(ctx: &Ctx<'_>) -> CheckRun {
         .body(Bytes::new())
         .unwrap_or_default();
     expect_ok(ctx, get)?;
-    Ok(2)
+    // In a form body `+` is a space.
+    let t = ctx.live()?;
+    let query = encode_params([
+        ("Action", "ReportTaskSucceeded"),
+        ("Version", c::API_VERSION),
+        ("TaskToken", t.token.as_str()),
+    ]);
+    let plus = http::Request::post(format!("/?{query}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from_static(b"Output=%7B%22a%22%3A%22b+c%22%7D"))
+        .unwrap_or_default();
+    let (req, res) = ctx.send(plus);
+    if observe(ctx.provider, &res) != Seen::Ok {
+        return Err(Halt::Fail(ctx.failure(
+            "a form body with + for a space was refused",
+            "200",
+            &req,
+            &res,
+        )));
+    }
+    if let Some(state) = ctx.state(&t)? {
+        if state.output.as_deref() != Some("{\"a\":\"b c\"}") {
+            return Err(Halt::Fail(ctx.failure(
+                format!("the form body Output=…b+c… was stored as {:?}", state.output),
+                "{\"a\":\"b c\"} (a + in a form body is a space)",
+                &req,
+                &res,
+            )));
+        }
+    }
+    Ok(3)
+}
+
+fn json_body(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let body = serde_json::json!({"TaskToken": t.token, "Output": "{\"k\":1}"}).to_string();
+    let req =
+        http::Request::post(format!("/?Action=ReportTaskSucceeded&Version={}", c::API_VERSION))
+            .header("content-type", "application/json")
+            .body(Bytes::from(body))
+            .unwrap_or_default();
+    expect_ok(ctx, req)?;
+    Ok(1)
+}
+
+fn token_shape(ctx: &Ctx<'_>) -> CheckRun {
+    use base64::Engine as _;
+    let t = ctx.live()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&t.token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let parts: Vec<&str> = decoded.split('#').collect();
+    let ok = parts.len() == 5
+        && parts[0] == "v1"
+        && !parts[1].is_empty()
+        && !parts[2].is_empty()
+        && parts[3].parse::<u64>().is_ok()
+        && base64::engine::general_purpose::STANDARD.decode(parts[4]).is_ok();
+    // The token also has to work: the exchange shows it in use.
+    let (req, res) = ctx.send(request(
+        Provider::Alibaba,
+        Call::Succeed { token: &t.token, output: "{}" },
+        false,
+    ));
+    if ok {
+        Ok(1)
+    } else {
+        Err(Halt::Fail(ctx.failure(
+            format!("the target issued {:?}", t.token),
+            "base64 of v1#<flow>#<execution>#<event id>#<base64 mac>",
+            &req,
+            &res,
+        )))
+    }
 }
 
 fn format_case(ctx: &Ctx<'_>) -> CheckRun {

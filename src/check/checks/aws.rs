@@ -34,6 +34,10 @@ pub(super) fn checks() -> Vec<Check> {
             "an unknown X-Amz-Target is exactly {\"__type\":\"com.amazon.coral.service#UnknownOperationException\"}"),
         check!("aws.wire.request-too-large", Wire, c::R_BODY_SIZE, request_too_large,
             "a body over 1049600 bytes is the plain-text 413"),
+        check!("aws.wire.unknown-members", Wire, c::R_UNKNOWN_MEMBERS, unknown_members,
+            "unknown members in the body are ignored"),
+        check!("aws.wire.token-shape", Wire, c::R_TOKEN_SHAPE, token_shape,
+            "issued tokens look like real ones: standard base64 starting AQ or AAAAKgAAAA, 660 to 700 characters"),
         check!("aws.validation.invalid-token", Validation, c::R_INVALID_TOKEN, shared::invalid_token,
             "a token the service never issued is InvalidToken, Invalid Token: 'Invalid token'"),
         check!("aws.validation.token-length", Validation, c::R_TOKEN_LENGTH, token_length,
@@ -74,6 +78,9 @@ pub(super) fn checks() -> Vec<Check> {
             "a task past HeartbeatSeconds without a heartbeat answers TaskTimedOut"),
         check!("aws.timeouts.heartbeat-keeps-alive", Timeouts, c::R_HEARTBEAT, shared::heartbeat_keeps_alive,
             "heartbeats restart the heartbeat deadline"),
+        check!("aws.timeouts.heartbeat-does-not-extend-timeout", Timeouts, c::R_HEARTBEAT,
+            shared::heartbeat_does_not_extend_timeout,
+            "a heartbeat does not extend TimeoutSeconds"),
         check!("aws.races.one-winner", Races, c::R_ONE_WINNER, shared::races,
             "up to 64 concurrent calls on one token: one winner, a linearizable history"),
         check!("aws.robustness.malformed-json", Robustness, c::R_SERIALIZATION, malformed_json,
@@ -297,10 +304,12 @@ fn output_bytes(ctx: &Ctx<'_>) -> CheckRun {
     })
 }
 
+/// `member` of SendTaskFailure at 0, `max` and `max + 1` characters of mixed widths.
 fn member_length(ctx: &Ctx<'_>, member: &'static str, max: usize) -> CheckRun {
-    let strategy = (pattern(), any::<bool>());
-    ctx.property(strategy, |(pattern, over)| {
-        let value = fill_chars(pattern, max + usize::from(*over));
+    let strategy = (pattern(), prop_oneof![Just(0usize), Just(max), Just(max + 1)]);
+    ctx.property(strategy, |(pattern, chars)| {
+        let over = &(*chars > max);
+        let value = fill_chars(pattern, *chars);
         let t = ctx.live()?;
         let call = if member == "error" {
             Call::Fail { token: &t.token, error: Some(&value), cause: None }
@@ -354,6 +363,39 @@ fn failure_without_error(ctx: &Ctx<'_>) -> CheckRun {
     let call = Call::Fail { token: &t.token, error: None, cause: None };
     expect_ok(ctx, request(crate::contract::Provider::Aws, call, false))?;
     Ok(1)
+}
+
+fn unknown_members(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let body = serde_json::json!({"taskToken": t.token, "fake": [1, {"x": null}], "Output": "x", "output2": 5});
+    expect_ok(ctx, encode_raw(SEND_TASK_HEARTBEAT.wire_name, Bytes::from(body.to_string())))?;
+    Ok(1)
+}
+
+fn token_shape(ctx: &Ctx<'_>) -> CheckRun {
+    let t = ctx.live()?;
+    let token = t.token.as_str();
+    let base64 = !token.is_empty()
+        && token.len() % 4 == 0
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
+    let prefix = token.starts_with("AQ") || token.starts_with("AAAAKgAAAA");
+    // The token also has to work: the exchange shows it in use.
+    let (req, res) = ctx.send(heartbeat(token));
+    if base64 && prefix && (660..=700).contains(&token.len()) {
+        return Ok(1);
+    }
+    let mut failure = ctx.failure(
+        format!(
+            "the target issued a {}-character token starting {:?}",
+            token.len(),
+            &token[..token.len().min(12)]
+        ),
+        "standard base64 starting AQ (callback) or AAAAKgAAAA (activity), 660 to 700 characters",
+        &req,
+        &res,
+    );
+    failure.transport_error = false;
+    Err(Halt::Fail(failure))
 }
 
 fn malformed_json(ctx: &Ctx<'_>) -> CheckRun {

@@ -49,10 +49,27 @@ pub(crate) fn expect(
 ) -> Result<Seen, Halt> {
     let (request, result) = ctx.send(request);
     let seen = observe(ctx.provider, &result);
-    let code_ok = seen.code() == code;
+    // A success is a success answer, not an error whose code happens to read "200"; an
+    // error must come with its catalogue status.
+    let code_ok = if code == "200" { seen == Seen::Ok } else { seen.code() == code };
+    let status = match &seen {
+        Seen::Error { status, .. } => Some(*status),
+        _ => None,
+    };
+    let want_status = ctx.provider.contract().error(code).map(|e| e.status);
+    let status_ok = want_status.is_none() || status == want_status;
     let message_ok = message.is_none() || seen.message() == message;
-    if code_ok && message_ok {
+    if code_ok && message_ok && status_ok {
         return Ok(seen);
+    }
+    if code_ok && message_ok {
+        let want = want_status.unwrap_or_default();
+        return Err(Halt::Fail(ctx.failure(
+            format!("{code} came with HTTP {}", status.unwrap_or_default()),
+            format!("{code} with HTTP {want}"),
+            &request,
+            &result,
+        )));
     }
     let expected = match message {
         Some(m) => format!("{code}: {m}"),

@@ -246,6 +246,27 @@ pub fn heartbeat_timeout(ctx: &Ctx<'_>) -> CheckRun {
     Ok(1)
 }
 
+/// Heartbeats do not extend the overall timeout (AWS).
+pub fn heartbeat_does_not_extend_timeout(ctx: &Ctx<'_>) -> CheckRun {
+    ctx.require(ctx.can().deadlines, "mint tasks with deadlines")?;
+    let request = TaskRequest {
+        timeout_seconds: Some(2),
+        heartbeat_seconds: Some(10),
+        ..TaskRequest::default()
+    };
+    let t = ctx.mint(request)?;
+    ctx.wait(1)?;
+    expect_ok(ctx, request_for(ctx, Call::Heartbeat { token: &t.token }))?;
+    ctx.wait(1)?;
+    let call = Call::Succeed { token: &t.token, output: "{}" };
+    expect(ctx, request_for(ctx, call), closed_code(ctx.provider), aws::TASK_TIMED_OUT.message)?;
+    Ok(1)
+}
+
+fn request_for(ctx: &Ctx<'_>, call: Call<'_>) -> http::Request<bytes::Bytes> {
+    request(ctx.provider, call, false)
+}
+
 /// Heartbeats keep a task with a heartbeat deadline alive (AWS).
 pub fn heartbeat_keeps_alive(ctx: &Ctx<'_>) -> CheckRun {
     ctx.require(ctx.can().deadlines, "mint tasks with deadlines")?;
@@ -324,7 +345,12 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
         let seen = observe(ctx.provider, &result);
         let outcome = match &seen {
             Seen::Ok => CallResult::Ok,
-            Seen::Error { code: Some(c), .. } if c == closed => CallResult::Closed,
+            Seen::Error { status, code: Some(c), .. }
+                if c == closed
+                    && Some(*status) == ctx.provider.contract().error(c).map(|e| e.status) =>
+            {
+                CallResult::Closed
+            }
             Seen::Transport(_) => CallResult::Unknown,
             other => {
                 return Err(Halt::Fail(ctx.failure(
@@ -374,7 +400,8 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
                     .get(1)
                     .or(winners.first())
                     .map(|(_, e)| (*e).clone())
-                    .or(exchanges.first().cloned()),
+                    .or(exchanges.first().cloned())
+                    .map(Box::new),
                 transport_error: false,
             }))
         }

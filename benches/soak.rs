@@ -1,0 +1,334 @@
+//! Soak test: a `tasktoken serve` process under mixed concurrent load on both providers, many completions racing on shared tokens, checked round by round.
+//!
+//! Run: `TASKTOKEN_SOAK_SECS=600 cargo bench --bench soak` (default 60 s). Outside the
+//! default test run. Every round mints AWS and Alibaba tasks, fires 8 racing completions
+//! (mixed success and failure, random payloads; plus 2 heartbeats on AWS) at each token at
+//! once, then checks: exactly one winner per token; the stored result is the winner's, byte
+//! for byte; the journal holds exactly the round's requests and its 200 completions name
+//! each task once, with the winner's body; then the mock is reset. The server's resident
+//! memory is sampled after every round and must stay flat (the last tenth of the run within
+//! 25% + 4 MB of the second tenth, after allocator warm-up). Exits non-zero on any violation.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const TOKENS_PER_PROVIDER: usize = 150;
+const RACERS: usize = 8;
+
+#[derive(Debug, Clone)]
+struct Racer {
+    provider: &'static str,
+    token: String,
+    task_id: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Success(String),
+    Failure(String, String),
+    Heartbeat,
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn payload(rng: &mut fastrand::Rng) -> String {
+    let len = rng.usize(0..200);
+    let text: String = (0..len)
+        .map(|_| match rng.u8(0..4) {
+            0 => rng.alphanumeric(),
+            1 => char::from_u32(rng.u32(0xa1..0x7ff)).unwrap_or('é'),
+            2 => char::from_u32(rng.u32(0x4e00..0x9fff)).unwrap_or('€'),
+            _ => char::from_u32(rng.u32(0x1f600..0x1f64f)).unwrap_or('😀'),
+        })
+        .collect();
+    serde_json::to_string(&json!({"n": rng.u64(..), "text": text})).unwrap()
+}
+
+async fn send(client: &reqwest::Client, base: &str, r: &Racer) -> Result<(u16, String), String> {
+    let request = match (&r.kind, r.provider) {
+        (Kind::Success(o), "aws") => client
+            .post(base)
+            .header("X-Amz-Target", "AWSStepFunctions.SendTaskSuccess")
+            .header("Content-Type", "application/x-amz-json-1.0")
+            .body(json!({"taskToken": r.token, "output": o}).to_string()),
+        (Kind::Failure(e, c), "aws") => client
+            .post(base)
+            .header("X-Amz-Target", "AWSStepFunctions.SendTaskFailure")
+            .header("Content-Type", "application/x-amz-json-1.0")
+            .body(json!({"taskToken": r.token, "error": e, "cause": c}).to_string()),
+        (Kind::Heartbeat, _) => client
+            .post(base)
+            .header("X-Amz-Target", "AWSStepFunctions.SendTaskHeartbeat")
+            .header("Content-Type", "application/x-amz-json-1.0")
+            .body(json!({"taskToken": r.token}).to_string()),
+        (kind, _) => {
+            let (action, form) = match kind {
+                Kind::Success(o) => ("ReportTaskSucceeded", vec![("Output", o.as_str())]),
+                Kind::Failure(e, c) => {
+                    ("ReportTaskFailed", vec![("Error", e.as_str()), ("Cause", c.as_str())])
+                }
+                Kind::Heartbeat => unreachable!(),
+            };
+            let query = tasktoken::wire::alibaba::encode_params([
+                ("Action", action),
+                ("Version", "2019-03-15"),
+                ("Format", "json"),
+                ("TaskToken", r.token.as_str()),
+            ]);
+            client
+                .post(format!("{base}/?{query}"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(tasktoken::wire::alibaba::encode_params(form))
+        }
+    };
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await.map_err(|e| e.to_string())?))
+}
+
+/// The (output, error, cause) a journalled request body carries.
+fn journal_fields(provider: &str, body: &str) -> (Option<String>, Option<String>, Option<String>) {
+    if provider == "aws" {
+        let v: Value = serde_json::from_str(body).unwrap_or_default();
+        let f = |k: &str| v[k].as_str().map(str::to_owned);
+        (f("output"), f("error"), f("cause"))
+    } else {
+        let url = reqwest::Url::parse(&format!("http://x/?{body}")).expect("a form body");
+        let pairs: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        (pairs.get("Output").cloned(), pairs.get("Error").cloned(), pairs.get("Cause").cloned())
+    }
+}
+
+/// The (output, error, cause) a winner sent.
+fn winner_fields(kind: &Kind) -> (Option<String>, Option<String>, Option<String>) {
+    match kind {
+        Kind::Success(o) => (Some(o.clone()), None, None),
+        Kind::Failure(e, c) => (None, Some(e.clone()), Some(c.clone())),
+        Kind::Heartbeat => (None, None, None),
+    }
+}
+
+async fn json_get(client: &reqwest::Client, url: String) -> Value {
+    let text = client.get(url).send().await.unwrap().text().await.unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn mint(client: &reqwest::Client, base: &str, provider: &str) -> (String, String) {
+    let body = json!({"provider": provider}).to_string();
+    let text = client
+        .post(format!("{base}/_mock/tasks"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    (v["taskToken"].as_str().unwrap().to_owned(), v["taskId"].as_str().unwrap().to_owned())
+}
+
+/// One round; returns the number of provider requests sent, or the violations found.
+async fn round(
+    client: &reqwest::Client,
+    base: &str,
+    rng: &mut fastrand::Rng,
+) -> Result<usize, Vec<String>> {
+    let mut racers = Vec::new();
+    for provider in ["aws", "alibaba"] {
+        for _ in 0..TOKENS_PER_PROVIDER {
+            let (token, task_id) = mint(client, base, provider).await;
+            for i in 0..RACERS + if provider == "aws" { 2 } else { 0 } {
+                let kind = if i >= RACERS {
+                    Kind::Heartbeat
+                } else if rng.bool() {
+                    Kind::Success(payload(rng))
+                } else {
+                    Kind::Failure(format!("E{}", rng.u16(..)), payload(rng))
+                };
+                racers.push(Racer {
+                    provider,
+                    token: token.clone(),
+                    task_id: task_id.clone(),
+                    kind,
+                });
+            }
+        }
+    }
+    rng.shuffle(&mut racers);
+    let barrier = Arc::new(tokio::sync::Barrier::new(racers.len()));
+    let mut handles = Vec::new();
+    for r in racers.clone() {
+        let (client, base, barrier) = (client.clone(), base.to_owned(), barrier.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            send(&client, &base, &r).await
+        }));
+    }
+    let mut violations = Vec::new();
+    let mut winners: HashMap<String, Vec<Racer>> = HashMap::new();
+    for (r, h) in racers.iter().zip(handles) {
+        match h.await.unwrap() {
+            Ok((200, _)) if !matches!(r.kind, Kind::Heartbeat) => {
+                winners.entry(r.task_id.clone()).or_default().push(r.clone())
+            }
+            Ok((200, _)) => {}
+            Ok((400, body))
+                if body.contains("TaskTimedOut") || body.contains("TaskAlreadyCompleted") => {}
+            Ok((status, body)) => violations.push(format!("unexpected answer {status}: {body}")),
+            Err(e) => violations.push(format!("transport error: {e}")),
+        }
+    }
+    let tasks: std::collections::HashSet<&String> = racers.iter().map(|r| &r.task_id).collect();
+    for task_id in &tasks {
+        let won = winners.get(*task_id).map_or(0, Vec::len);
+        if won != 1 {
+            violations.push(format!("task {task_id}: {won} winners"));
+            continue;
+        }
+        let winner = &winners[*task_id][0];
+        let view = json_get(client, format!("{base}/_mock/tasks/{task_id}")).await;
+        let ok = match &winner.kind {
+            Kind::Success(o) => view["status"] == "SUCCEEDED" && view["output"].as_str() == Some(o),
+            Kind::Failure(e, c) => {
+                view["status"] == "FAILED"
+                    && view["error"].as_str() == Some(e)
+                    && view["cause"].as_str() == Some(c)
+            }
+            Kind::Heartbeat => false,
+        };
+        if !ok {
+            violations.push(format!(
+                "task {task_id}: stored {view} is not the winner's {:?}",
+                winner.kind
+            ));
+        }
+    }
+    let journal = json_get(client, format!("{base}/_mock/journal")).await;
+    let entries = journal["entries"].as_array().cloned().unwrap_or_default();
+    if journal["dropped"] != 0 || entries.len() != racers.len() {
+        violations.push(format!(
+            "journal holds {} entries ({} dropped) for {} requests",
+            entries.len(),
+            journal["dropped"],
+            racers.len()
+        ));
+    }
+    let mut journal_winners: HashMap<String, usize> = HashMap::new();
+    for e in &entries {
+        let completion = !e["operation"].as_str().unwrap_or("").ends_with("Heartbeat");
+        if e["status"] == 200 && completion {
+            let id = e["taskId"].as_str().unwrap_or("").to_owned();
+            *journal_winners.entry(id.clone()).or_default() += 1;
+            let body = e["body"].as_str().unwrap_or("");
+            let Some(w) = winners.get(&id).and_then(|w| w.first()) else {
+                violations.push(format!("journal names task {id}, which had no winner"));
+                continue;
+            };
+            if journal_fields(w.provider, body) != winner_fields(&w.kind) {
+                violations
+                    .push(format!("journal entry for task {id} does not carry the winner's body"));
+            }
+        }
+    }
+    if journal_winners.len() != tasks.len() || journal_winners.values().any(|n| *n != 1) {
+        violations.push(format!(
+            "journal names {} winning tasks for {} tasks",
+            journal_winners.len(),
+            tasks.len()
+        ));
+    }
+    let reset = client.post(format!("{base}/_mock/reset")).send().await.unwrap();
+    assert_eq!(reset.status(), 204);
+    if violations.is_empty() {
+        Ok(racers.len())
+    } else {
+        Err(violations)
+    }
+}
+
+fn main() {
+    let seconds: u64 =
+        std::env::var("TASKTOKEN_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tasktoken"))
+        .args(["serve", "--port", "0", "--journal-capacity", "100000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tasktoken serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("tasktoken listening on ").expect("address").to_owned();
+    let pid = child.id();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let mut rng = fastrand::Rng::with_seed(seconds);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let (mut rounds, mut requests, mut failures) = (0u64, 0usize, 0usize);
+    let mut rss = Vec::new();
+    let mut next_report = started + Duration::from_secs(10);
+    while Instant::now() < deadline && rounds < 1_000_000 {
+        match runtime.block_on(round(&client, &base, &mut rng)) {
+            Ok(n) => requests += n,
+            Err(v) => {
+                failures += v.len();
+                for line in v.iter().take(5) {
+                    eprintln!("violation: {line}");
+                }
+            }
+        }
+        rounds += 1;
+        rss.push(rss_kb(pid));
+        if Instant::now() >= next_report {
+            println!(
+                "{:>5.0} s  rounds {rounds:>6}  requests {requests:>9}  server RSS {:>6} kB  violations {failures}",
+                started.elapsed().as_secs_f64(),
+                rss.last().copied().unwrap_or(0)
+            );
+            next_report += Duration::from_secs(10);
+        }
+    }
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let status = child.wait().expect("serve exits");
+    let elapsed = started.elapsed().as_secs_f64();
+    // Baseline after warm-up (the allocator's arenas fill during the first rounds): the
+    // second tenth of the samples, against the last tenth.
+    let tenth = (rss.len() / 10).max(1);
+    let early_window = &rss[tenth.min(rss.len() - 1)..(2 * tenth).min(rss.len())];
+    let early = early_window.iter().sum::<u64>() / early_window.len().max(1) as u64;
+    let late = rss[rss.len() - tenth..].iter().sum::<u64>() / tenth as u64;
+    let peak = rss.iter().copied().max().unwrap_or(0);
+    println!("== soak summary ==");
+    println!(
+        "duration {elapsed:.0} s, rounds {rounds}, provider requests {requests} ({:.0}/s)",
+        requests as f64 / elapsed
+    );
+    println!(
+        "tokens {} (each with {RACERS} racing completions), violations {failures}",
+        rounds as usize * 2 * TOKENS_PER_PROVIDER
+    );
+    println!("server RSS: second tenth {early} kB, last tenth {late} kB, peak {peak} kB; serve exited {status}");
+    let flat = late <= early + early / 4 + 4096;
+    println!(
+        "memory flat (last tenth within 25% + 4 MB of the second): {}",
+        if flat { "yes" } else { "NO" }
+    );
+    if failures > 0 || !flat || !status.success() {
+        std::process::exit(1);
+    }
+}
