@@ -59,8 +59,10 @@ pub struct CheckArgs {
     /// started in-process and checked.
     #[arg(long, value_name = "URL", env = "TASKTOKEN_TARGET")]
     pub target: Option<String>,
-    /// Where live tokens come from: `mock` (the tasktoken control API on the target) or
-    /// `command:CMD` (a shell command printing one fresh token per run).
+    /// Where live tokens come from: `mock` (the tasktoken control API on the target),
+    /// `command:CMD` (a shell command printing one fresh token per run), `aws-sqs-callback`
+    /// (a state machine with an SQS .waitForTaskToken task; moto, LocalStack) or
+    /// `aws-activity` (an activity task; real AWS, LocalStack).
     #[arg(long, value_name = "SOURCE", default_value = "mock")]
     pub tokens: TokenSourceSpec,
     /// `strict`: a broken inferred rule fails; `relaxed`: it warns.
@@ -356,6 +358,18 @@ fn run_check(args: CheckArgs) -> u8 {
             eprintln!("error: cannot write {}: {e}", path.display());
             return exit_code::SETUP_ERROR;
         }
+    }
+    let setup_errors: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.setup_errors())
+        .map(|r| format!("{}: {}", r.id, r.verdict.label()))
+        .collect();
+    if !setup_errors.is_empty() {
+        eprintln!(
+            "error: {} check(s) could not run (token source or harness failure); see the report",
+            setup_errors.len()
+        );
+        return exit_code::SETUP_ERROR;
     }
     if reports.iter().all(|r| r.conformant()) {
         exit_code::OK

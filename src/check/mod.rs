@@ -15,6 +15,7 @@
 //! # });
 //! ```
 
+mod aws_api;
 mod checks;
 pub mod context;
 pub mod history;

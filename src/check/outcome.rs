@@ -163,6 +163,15 @@ impl Report {
         !self.results.iter().any(|r| matches!(r.verdict, Verdict::Fail(_)))
     }
 
+    /// Checks that could not run because the token source or the harness failed (skipped
+    /// with a reason starting `setup error`): the run is incomplete, exit code 2.
+    pub fn setup_errors(&self) -> Vec<&CheckResult> {
+        self.results
+            .iter()
+            .filter(|r| matches!(&r.verdict, Verdict::Skip { reason } if reason.starts_with("setup error")))
+            .collect()
+    }
+
     /// How many results have each verdict: (pass, fail, warn, skip).
     pub fn counts(&self) -> (usize, usize, usize, usize) {
         let n = |label: &str| self.results.iter().filter(|r| r.verdict.label() == label).count();

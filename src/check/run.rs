@@ -128,14 +128,18 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
     };
     let target = Target::new(&base, config.request_timeout).map_err(CheckError::Usage)?;
     let tokens = runtime
-        .block_on(TokenSource::connect(config.tokens.clone(), target.clone(), config.provider))
+        .block_on(TokenSource::connect(
+            config.tokens.clone(),
+            target.clone(),
+            config.provider,
+            config.credentials.clone(),
+        ))
         .map_err(|e| CheckError::Setup(format!("{e} (target {base})")))?;
     let target_name = if config.target.is_some() { base.clone() } else { EMBEDDED_MOCK.to_owned() };
 
     let handle = runtime.handle().clone();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<CheckResult>>> = Mutex::new(vec![None; checks.len()]);
-    let setup_error: Mutex<Option<String>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..config.concurrency.clamp(1, 16) {
             scope.spawn(|| loop {
@@ -164,8 +168,6 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
                     }
                     Err(Halt::Skip(reason)) => (Verdict::Skip { reason }, 0),
                     Err(Halt::Setup(message)) => {
-                        let mut slot = setup_error.lock().unwrap_or_else(|e| e.into_inner());
-                        slot.get_or_insert_with(|| format!("{}: {message}", check.id));
                         (Verdict::Skip { reason: format!("setup error: {message}") }, 0)
                     }
                 };
@@ -188,9 +190,10 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
         }
     });
     progress.finish();
-    if let Some(message) = setup_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(CheckError::Setup(message));
-    }
+    // Leave the target as it was (queues, state machines, activities a source made).
+    let _ = runtime.block_on(tokens.cleanup());
+    // A check whose token could not be minted is reported as skipped with "setup error"; the
+    // report is kept, and the CLI exits 2 (see `Report::setup_errors`).
     let results =
         results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect();
     Ok(Report {

@@ -8,6 +8,7 @@ use super::{expect, expect_ok, Check};
 use crate::check::context::{CheckRun, Ctx, Halt};
 use crate::check::outcome::Group;
 use crate::check::strategies::{fill_chars, json_string_of_bytes, length_around, pattern};
+use crate::check::target::{Received, TransportError};
 use crate::check::wire::{observe, request, Call, Seen};
 use crate::contract::aws::{self as c, SEND_TASK_HEARTBEAT, SEND_TASK_SUCCESS};
 use crate::wire::aws::{encode, encode_raw};
@@ -96,13 +97,30 @@ fn heartbeat(token: &str) -> http::Request<Bytes> {
     request(crate::contract::Provider::Aws, Call::Heartbeat { token }, false)
 }
 
-fn success_body(ctx: &Ctx<'_>) -> CheckRun {
+/// SendTaskSuccess on a live token: the one call every implementation must accept.
+#[allow(clippy::type_complexity)]
+fn succeed(
+    ctx: &Ctx<'_>,
+) -> Result<(http::Request<Bytes>, Result<Received, TransportError>), Halt> {
     let t = ctx.live()?;
-    let (req, res) = ctx.send(heartbeat(&t.token));
+    let call = Call::Succeed { token: &t.token, output: "{\"ok\":true}" };
+    Ok(ctx.send(request(crate::contract::Provider::Aws, call, false)))
+}
+
+/// What came back, in a few words, for failure messages.
+fn described(res: &Result<Received, TransportError>) -> String {
+    match res {
+        Ok(r) => format!("HTTP {} with {} body bytes", r.status, r.body.len()),
+        Err(e) => format!("no answer ({e})"),
+    }
+}
+
+fn success_body(ctx: &Ctx<'_>) -> CheckRun {
+    let (req, res) = succeed(ctx)?;
     match &res {
         Ok(r) if r.status == 200 && r.body.as_ref() == b"{}" => Ok(1),
         _ => Err(Halt::Fail(ctx.failure(
-            "the success body is not {}",
+            format!("SendTaskSuccess on a live token got {}", described(&res)),
             "HTTP 200, body {}",
             &req,
             &res,
@@ -117,8 +135,7 @@ fn is_lowercase_uuid(s: &str) -> bool {
 }
 
 fn success_headers(ctx: &Ctx<'_>) -> CheckRun {
-    let t = ctx.live()?;
-    let (req, res) = ctx.send(heartbeat(&t.token));
+    let (req, res) = succeed(ctx)?;
     let ok = res.as_ref().is_ok_and(|r| {
         r.status == 200
             && r.header("content-type") == Some(c::CONTENT_TYPE)
@@ -128,7 +145,12 @@ fn success_headers(ctx: &Ctx<'_>) -> CheckRun {
         Ok(1)
     } else {
         Err(Halt::Fail(ctx.failure(
-            "the success headers differ",
+            format!(
+                "SendTaskSuccess got {}, Content-Type {:?}, x-amzn-RequestId {:?}",
+                described(&res),
+                res.as_ref().ok().and_then(|r| r.header("content-type")),
+                res.as_ref().ok().and_then(|r| r.header("x-amzn-requestid"))
+            ),
             "Content-Type: application/x-amz-json-1.0 and x-amzn-RequestId: <lowercase uuid>",
             &req,
             &res,

@@ -246,17 +246,21 @@ pub fn heartbeat_timeout(ctx: &Ctx<'_>) -> CheckRun {
     Ok(1)
 }
 
-/// Heartbeats do not extend the overall timeout (AWS).
+/// Heartbeats do not extend the overall timeout (AWS). HeartbeatSeconds must be below
+/// TimeoutSeconds (States Language), so: timeout 3 s, heartbeat 2 s, heartbeats at 1 s and
+/// 2 s, and at 3 s the task is timed out all the same.
 pub fn heartbeat_does_not_extend_timeout(ctx: &Ctx<'_>) -> CheckRun {
     ctx.require(ctx.can().deadlines, "mint tasks with deadlines")?;
     let request = TaskRequest {
-        timeout_seconds: Some(2),
-        heartbeat_seconds: Some(10),
+        timeout_seconds: Some(3),
+        heartbeat_seconds: Some(2),
         ..TaskRequest::default()
     };
     let t = ctx.mint(request)?;
-    ctx.wait(1)?;
-    expect_ok(ctx, request_for(ctx, Call::Heartbeat { token: &t.token }))?;
+    for _ in 0..2 {
+        ctx.wait(1)?;
+        expect_ok(ctx, request_for(ctx, Call::Heartbeat { token: &t.token }))?;
+    }
     ctx.wait(1)?;
     let call = Call::Succeed { token: &t.token, output: "{}" };
     expect(ctx, request_for(ctx, call), closed_code(ctx.provider), aws::TASK_TIMED_OUT.message)?;

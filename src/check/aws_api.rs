@@ -1,0 +1,385 @@
+//! A small client for the AWS JSON-protocol calls the AWS token sources make (SQS and Step Functions), signed with SigV4 per service when credentials are given, every call bounded in time.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sigv4::http_request::{
+    sign as sigv4_sign, SignableBody, SignableRequest, SigningParams, SigningSettings,
+};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, HOST};
+use http::Request;
+use serde_json::Value;
+
+use super::context::Credentials;
+use super::target::{Target, TransportError};
+
+/// Content type of every awsJson1_0 request (SQS's JSON protocol uses it too).
+pub const JSON_1_0: &str = "application/x-amz-json-1.0";
+
+/// Limit for one ordinary API call (create, start, delete).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Limit for one long poll: `GetActivityTask` holds a request for up to 60 s on AWS.
+pub const POLL_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// The AWS services the token sources talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Amazon SQS, JSON protocol (`X-Amz-Target: AmazonSQS.<Operation>`), signing name `sqs`.
+    Sqs,
+    /// AWS Step Functions, awsJson1_0 (`AWSStepFunctions.<Operation>`), signing name `states`.
+    StepFunctions,
+}
+
+impl Service {
+    /// The prefix of `X-Amz-Target`.
+    pub fn target_prefix(self) -> &'static str {
+        match self {
+            Service::Sqs => "AmazonSQS",
+            Service::StepFunctions => "AWSStepFunctions",
+        }
+    }
+
+    /// The service name in the SigV4 credential scope (emulators route on it).
+    pub fn signing_name(self) -> &'static str {
+        match self {
+            Service::Sqs => "sqs",
+            Service::StepFunctions => "states",
+        }
+    }
+}
+
+/// A call that did not give a usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The request could not be signed (credentials that cannot appear in a header, say).
+    #[error("{operation}: cannot sign the request: {reason}")]
+    Sign {
+        /// `AmazonSQS.CreateQueue` and the like.
+        operation: String,
+        /// Why.
+        reason: String,
+    },
+    /// No answer: refused, reset, or over the time limit.
+    #[error("{operation}: {source}")]
+    Transport {
+        /// The operation.
+        operation: String,
+        /// What happened.
+        source: TransportError,
+    },
+    /// The service answered with an error.
+    #[error("{operation} answered HTTP {status}: {code}{}", with_colon(.message))]
+    Service {
+        /// The operation.
+        operation: String,
+        /// HTTP status.
+        status: u16,
+        /// The error code (`__type` without its namespace), or the raw body when there is none.
+        code: String,
+        /// The message, if any.
+        message: String,
+    },
+    /// A 200 whose body is not the JSON expected.
+    #[error("{operation}: unexpected answer: {detail}")]
+    Decode {
+        /// The operation.
+        operation: String,
+        /// What was wrong, with the body.
+        detail: String,
+    },
+}
+
+/// `": message"`, or nothing for an empty message.
+fn with_colon(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+/// Builds the awsJson1_0 request for `service.operation` with `body`, addressed to
+/// `authority` and signed with `credentials` at `now` when they are given.
+pub fn build_request(
+    service: Service,
+    operation: &str,
+    body: &Value,
+    authority: &str,
+    credentials: Option<&Credentials>,
+    now: SystemTime,
+) -> Result<Request<Bytes>, ApiError> {
+    let target = format!("{}.{operation}", service.target_prefix());
+    let sign_error = |reason: String| ApiError::Sign { operation: target.clone(), reason };
+    let mut request = Request::post("/")
+        .header(HOST, authority)
+        .header("content-type", JSON_1_0)
+        .header("x-amz-target", &target)
+        .body(Bytes::from(body.to_string()))
+        .map_err(|e| sign_error(e.to_string()))?;
+    if let Some(c) = credentials {
+        sign(&mut request, service, c, now).map_err(sign_error)?;
+    }
+    Ok(request)
+}
+
+/// Signs `request` with SigV4 for `service` (the crate's own signer knows `states` only).
+fn sign(
+    request: &mut Request<Bytes>,
+    service: Service,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<(), String> {
+    let mut headers = Vec::with_capacity(request.headers().len());
+    for (name, value) in request.headers() {
+        let value = std::str::from_utf8(value.as_bytes())
+            .map_err(|_| format!("header {name} is not UTF-8"))?;
+        headers.push((name.as_str(), value));
+    }
+    let identity = aws_credential_types::Credentials::new(
+        &credentials.access_key_id,
+        &credentials.secret,
+        None,
+        None,
+        "tasktoken",
+    )
+    .into();
+    let params: SigningParams<'_> = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&credentials.region)
+        .name(service.signing_name())
+        .time(now)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let path = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let signable = SignableRequest::new(
+        request.method().as_str(),
+        path,
+        headers.into_iter(),
+        SignableBody::Bytes(request.body()),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _) = sigv4_sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
+    let mut add = Vec::new();
+    for (name, value) in instructions.headers() {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| "the access key id or region cannot appear in a header".to_owned())?;
+        add.push((name, value));
+    }
+    for (name, value) in add {
+        request.headers_mut().insert(name, value);
+    }
+    Ok(())
+}
+
+/// Reads an answer: the JSON object of a 200, or the error it carries.
+pub fn read_answer(operation: &str, status: u16, body: &[u8]) -> Result<Value, ApiError> {
+    // A body that is not JSON (an HTML error page, say) on one line, cut short.
+    let text = || {
+        let text = String::from_utf8_lossy(body).split_whitespace().collect::<Vec<_>>().join(" ");
+        match text.char_indices().nth(300) {
+            Some((end, _)) => format!("{}…", &text[..end]),
+            None => text,
+        }
+    };
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    if status == 200 {
+        return match parsed {
+            Some(v @ Value::Object(_)) => Ok(v),
+            // An empty 200 (DeleteMessage on some emulators) is an empty object.
+            None if body.iter().all(u8::is_ascii_whitespace) => {
+                Ok(Value::Object(Default::default()))
+            }
+            _ => Err(ApiError::Decode {
+                operation: operation.to_owned(),
+                detail: format!("not a JSON object: {}", text()),
+            }),
+        };
+    }
+    let field = |v: &Value, names: &[&str]| {
+        names.iter().find_map(|n| v.get(*n).and_then(Value::as_str)).map(str::to_owned)
+    };
+    let (code, message) = match &parsed {
+        Some(v) => (
+            field(v, &["__type", "code", "Code"])
+                .map(|t| t.rsplit('#').next().unwrap_or(&t).to_owned())
+                .unwrap_or_else(text),
+            field(v, &["message", "Message"]).unwrap_or_default(),
+        ),
+        None => (text(), String::new()),
+    };
+    Err(ApiError::Service { operation: operation.to_owned(), status, code, message })
+}
+
+/// The client: the target twice (ordinary calls and long polls have different limits) and the
+/// credentials.
+#[derive(Debug, Clone)]
+pub struct AwsApi {
+    quick: Target,
+    poll: Target,
+    credentials: Option<Credentials>,
+}
+
+impl AwsApi {
+    /// A client for the endpoint at `base`.
+    pub fn new(base: &str, credentials: Option<Credentials>) -> Result<AwsApi, String> {
+        Ok(AwsApi {
+            quick: Target::new(base, CALL_TIMEOUT)?,
+            poll: Target::new(base, POLL_TIMEOUT)?,
+            credentials,
+        })
+    }
+
+    /// An ordinary call, limited to [`CALL_TIMEOUT`].
+    pub async fn call(
+        &self,
+        service: Service,
+        operation: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        self.send(&self.quick, service, operation, body).await
+    }
+
+    /// A long poll, limited to [`POLL_TIMEOUT`].
+    pub async fn long_poll(
+        &self,
+        service: Service,
+        operation: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        self.send(&self.poll, service, operation, body).await
+    }
+
+    async fn send(
+        &self,
+        target: &Target,
+        service: Service,
+        operation: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        let name = format!("{}.{operation}", service.target_prefix());
+        let request = build_request(
+            service,
+            operation,
+            &body,
+            target.authority(),
+            self.credentials.as_ref(),
+            SystemTime::now(),
+        )?;
+        let received = target
+            .send(request)
+            .await
+            .map_err(|source| ApiError::Transport { operation: name.clone(), source })?;
+        read_answer(&name, received.status, &received.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{aws as sigv4, KeyPair, Keys};
+    use serde_json::json;
+
+    fn creds() -> Credentials {
+        Credentials {
+            access_key_id: "testing".into(),
+            secret: "secret".into(),
+            region: "eu-west-1".into(),
+        }
+    }
+
+    #[test]
+    fn unsigned_requests_carry_target_content_type_and_body() {
+        let body = json!({"QueueName": "q"});
+        let r = build_request(
+            Service::Sqs,
+            "CreateQueue",
+            &body,
+            "127.0.0.1:5000",
+            None,
+            SystemTime::now(),
+        )
+        .unwrap();
+        assert_eq!(r.method(), "POST");
+        assert_eq!(r.uri(), "/");
+        assert_eq!(r.headers()["x-amz-target"], "AmazonSQS.CreateQueue");
+        assert_eq!(r.headers()["content-type"], JSON_1_0);
+        assert_eq!(r.headers()["host"], "127.0.0.1:5000");
+        assert!(!r.headers().contains_key("authorization"));
+        assert_eq!(serde_json::from_slice::<Value>(r.body()).unwrap(), body);
+    }
+
+    #[test]
+    fn each_service_is_signed_under_its_own_scope() {
+        let now = SystemTime::now();
+        for (service, scope) in [
+            (Service::Sqs, "/eu-west-1/sqs/aws4_request"),
+            (Service::StepFunctions, "/eu-west-1/states/aws4_request"),
+        ] {
+            let r = build_request(service, "X", &json!({}), "h:1", Some(&creds()), now).unwrap();
+            let auth = r.headers()["authorization"].to_str().unwrap();
+            assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=testing/"), "{auth}");
+            assert!(auth.contains(scope), "{auth}");
+            assert!(r.headers().contains_key("x-amz-date"));
+        }
+    }
+
+    #[test]
+    fn step_functions_signatures_verify() {
+        let now = SystemTime::now();
+        let r = build_request(
+            Service::StepFunctions,
+            "StartExecution",
+            &json!({"stateMachineArn": "arn"}),
+            "127.0.0.1:1",
+            Some(&creds()),
+            now,
+        )
+        .unwrap();
+        let keys = Keys::new([KeyPair::new("testing", "secret")]);
+        assert_eq!(sigv4::verify(&r, &keys, now), Ok(()));
+        let wrong = Keys::new([KeyPair::new("testing", "other")]);
+        assert!(sigv4::verify(&r, &wrong, now).is_err());
+    }
+
+    #[test]
+    fn unsignable_credentials_are_an_error_not_a_panic() {
+        let bad = Credentials { region: "eu\nwest".into(), ..creds() };
+        let e = build_request(Service::Sqs, "X", &json!({}), "h", Some(&bad), SystemTime::now());
+        assert!(matches!(e, Err(ApiError::Sign { .. })), "{e:?}");
+    }
+
+    #[test]
+    fn answers_are_read_as_objects_or_errors() {
+        assert_eq!(read_answer("op", 200, br#"{"a":1}"#), Ok(json!({"a":1})));
+        assert_eq!(read_answer("op", 200, b""), Ok(json!({})));
+        assert!(matches!(read_answer("op", 200, b"[1]"), Err(ApiError::Decode { .. })));
+        let e = read_answer(
+            "AmazonSQS.ReceiveMessage",
+            400,
+            br#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"gone"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ApiError::Service {
+                operation: "AmazonSQS.ReceiveMessage".into(),
+                status: 400,
+                code: "QueueDoesNotExist".into(),
+                message: "gone".into()
+            }
+        );
+        let e = read_answer("op", 500, b"<html>\n <h1>Internal  Server Error</h1>\n</html>")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "op answered HTTP 500: <html> <h1>Internal Server Error</h1> </html>"
+        );
+        let long = read_answer("op", 500, "é".repeat(1000).as_bytes()).unwrap_err().to_string();
+        assert!(long.ends_with('…') && long.chars().count() < 400, "{long}");
+    }
+}
