@@ -5,47 +5,10 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use proptest::prelude::*;
+use tasktoken::check::strategies::{fill, pattern};
 use tasktoken::Status;
 
 const LIMIT: usize = 262_144;
-
-/// A character of `width` UTF-8 bytes, picked by `pick`.
-fn char_of_width(width: u8, pick: u32) -> char {
-    let (lo, hi) = match width {
-        1 => (0x20u32, 0x7e),
-        2 => (0xa1, 0x7ff),
-        3 => (0x800, 0xfffd),
-        _ => (0x1_0000, 0x10_ffff),
-    };
-    let span = hi - lo + 1;
-    (0..span)
-        .map(|k| lo + (pick + k) % span)
-        .filter_map(char::from_u32)
-        .find(|c| *c != '"' && *c != '\\' && c.len_utf8() == width as usize)
-        .unwrap()
-}
-
-/// `pattern` repeated to exactly `bytes` bytes (ASCII padding at the end).
-fn fill(pattern: &[char], bytes: usize) -> String {
-    let mut s = String::with_capacity(bytes);
-    'outer: loop {
-        for c in pattern {
-            if s.len() + c.len_utf8() > bytes {
-                break 'outer;
-            }
-            s.push(*c);
-        }
-    }
-    while s.len() < bytes {
-        s.push('a');
-    }
-    s
-}
-
-fn pattern() -> impl Strategy<Value = Vec<char>> {
-    proptest::collection::vec((1u8..=4, any::<u32>()), 1..48)
-        .prop_map(|v| v.into_iter().map(|(w, p)| char_of_width(w, p)).collect())
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]

@@ -365,28 +365,3 @@ pub static CONTRACT: Contract = Contract {
         &R_TOKEN_SHAPE,
     ],
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rule_ids_are_unique_and_prefixed() {
-        let rules = CONTRACT.all_rules();
-        let mut ids: Vec<_> = rules.iter().map(|r| r.id).collect();
-        assert!(ids.iter().all(|id| id.starts_with("alibaba.")));
-        ids.sort_unstable();
-        let n = ids.len();
-        ids.dedup();
-        assert_eq!(n, ids.len());
-    }
-
-    #[test]
-    fn every_listed_code_is_in_the_catalogue() {
-        for op in CONTRACT.operations {
-            for code in op.errors {
-                assert!(CONTRACT.error(code).is_some(), "{code}");
-            }
-        }
-    }
-}

@@ -411,30 +411,3 @@ pub static CONTRACT: Contract = Contract {
         &R_TOKEN_SHAPE,
     ],
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rule_ids_are_unique_and_prefixed() {
-        let rules = CONTRACT.all_rules();
-        for r in &rules {
-            assert!(r.id.starts_with("aws."), "{}", r.id);
-        }
-        let mut ids: Vec<_> = rules.iter().map(|r| r.id).collect();
-        ids.sort_unstable();
-        let n = ids.len();
-        ids.dedup();
-        assert_eq!(n, ids.len());
-    }
-
-    #[test]
-    fn every_listed_error_code_is_in_the_catalogue() {
-        for op in CONTRACT.operations {
-            for code in op.errors {
-                assert!(CONTRACT.error(code).is_some(), "{code}");
-            }
-        }
-    }
-}

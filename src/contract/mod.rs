@@ -387,3 +387,34 @@ impl Provider {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_carry_their_provider() {
+        for provider in Provider::ALL {
+            let rules = provider.contract().all_rules();
+            let prefix = format!("{provider}.");
+            assert!(rules.iter().all(|r| r.id.starts_with(&prefix)), "{provider}");
+            let mut ids: Vec<_> = rules.iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+            let n = ids.len();
+            ids.dedup();
+            assert_eq!(n, ids.len(), "{provider}: duplicate rule ids");
+        }
+    }
+
+    #[test]
+    fn every_listed_error_code_is_in_the_catalogue() {
+        for provider in Provider::ALL {
+            let contract = provider.contract();
+            for op in contract.operations {
+                for code in op.errors {
+                    assert!(contract.error(code).is_some(), "{provider}: {code}");
+                }
+            }
+        }
+    }
+}

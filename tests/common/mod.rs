@@ -174,22 +174,5 @@ pub fn utf8_of(bytes: usize, width: usize) -> String {
 /// JSON text of `value` with every non-ASCII character escaped as `\uXXXX` (surrogate pairs
 /// for astral characters), as botocore sends it.
 pub fn ascii_json_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 2 + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if c.is_ascii() => out.push(c),
-            c => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
+    tasktoken::wire::aws::json_string(value, true)
 }

@@ -17,11 +17,6 @@ use crate::wire::alibaba::{encode, encode_params};
 
 pub(super) fn checks() -> Vec<Check> {
     use Group::*;
-    macro_rules! check {
-        ($id:literal, $group:expr, $rule:expr, $run:expr, $desc:literal) => {
-            Check { id: $id, group: $group, description: $desc, rule: &$rule, run: $run }
-        };
-    }
     vec![
         check!("alibaba.wire.success-body", Wire, c::R_SUCCESS, success_body,
             "a report on a live token answers 200 {\"EventId\": <int64>, \"RequestId\"} and never a Code"),

@@ -17,11 +17,6 @@ const OUTPUT_MAX: usize = 262_144;
 
 pub(super) fn checks() -> Vec<Check> {
     use Group::*;
-    macro_rules! check {
-        ($id:literal, $group:expr, $rule:expr, $run:expr, $desc:literal) => {
-            Check { id: $id, group: $group, description: $desc, rule: &$rule, run: $run }
-        };
-    }
     vec![
         check!("aws.wire.success-body", Wire, c::R_SUCCESS_BODY, success_body,
             "a call on a live token answers 200 with the body exactly {}"),

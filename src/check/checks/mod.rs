@@ -1,5 +1,12 @@
 //! The check catalogue: every named check with its group, description and the contract rule it tests.
 
+/// `check!(id, group, rule, body, description)`: one catalogue entry.
+macro_rules! check {
+    ($id:literal, $group:expr, $rule:expr, $run:expr, $desc:literal) => {
+        Check { id: $id, group: $group, description: $desc, rule: &$rule, run: $run }
+    };
+}
+
 mod alibaba;
 mod aws;
 mod shared;
