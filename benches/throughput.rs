@@ -29,8 +29,9 @@
 //!   figures the median of rounds. Target: ratio at least 0.7 (stretch: 0.8).
 //! * `heartbeat` cycles `SendTaskHeartbeat` over 10,000 live tokens; `success` sends
 //!   `SendTaskSuccess` with a fresh token per request (each token is used exactly once
-//!   against the mock; the baseline gets the very same request bytes).
-//! * **errors** counts responses other than `200 {}` plus transport failures; a correct
+//!   against the mock; the baseline gets the very same request bytes); `alibaba` sends
+//!   `ReportTaskSucceeded` the same way (token and output in a form body).
+//! * **errors** counts responses other than a 200 success body plus transport failures; a correct
 //!   run has 0. PASS/FAIL lines are informative: the benchmark exits 0 either way.
 
 use std::convert::Infallible;
@@ -273,17 +274,32 @@ async fn serve_baseline(listener: TcpListener) {
     }
 }
 
-/// Reads the whole body, like the mock does, then answers as the mock does on success.
+/// Reads the whole body, like the mock does, then answers as the mock does on success
+/// (AWS `{}`, or Alibaba's `{"EventId","RequestId"}` when there is no `X-Amz-Target`).
 async fn baseline_answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let aws = req.headers().contains_key("x-amz-target");
     let status = match req.into_body().collect().await {
         Ok(_) => StatusCode::OK,
         Err(_) => StatusCode::BAD_REQUEST,
     };
-    let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+    let body = if aws {
+        Bytes::from_static(b"{}")
+    } else {
+        Bytes::from(format!("{{\"EventId\":2,\"RequestId\":\"{BASELINE_REQUEST_ID}\"}}"))
+    };
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    headers.insert("x-amzn-requestid", HeaderValue::from_static(BASELINE_REQUEST_ID));
+    if aws {
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        headers.insert("x-amzn-requestid", HeaderValue::from_static(BASELINE_REQUEST_ID));
+    } else {
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=utf-8"),
+        );
+        headers.insert("x-acs-request-id", HeaderValue::from_static(BASELINE_REQUEST_ID));
+    }
     Ok(response)
 }
 
@@ -295,6 +311,8 @@ struct Workload {
     target: HeaderValue,
     bodies: Vec<Bytes>,
     cycle: bool,
+    /// Alibaba RPC (form body on a fixed query) instead of awsJson1_0.
+    alibaba: bool,
 }
 
 impl Workload {
@@ -302,8 +320,11 @@ impl Workload {
     fn heartbeat(mock: &Mock, tasks: usize) -> Result<Workload, BoxError> {
         Ok(Workload {
             target: HeaderValue::from_static(HEARTBEAT_TARGET),
-            bodies: fresh_bodies(mock, tasks, |token| serde_json::json!({ "taskToken": token }))?,
+            bodies: fresh_bodies(mock, Provider::Aws, tasks, |token| {
+                serde_json::json!({ "taskToken": token }).to_string()
+            })?,
             cycle: true,
+            alibaba: false,
         })
     }
 
@@ -311,12 +332,27 @@ impl Workload {
     fn success(mock: &Mock, tasks: usize) -> Result<Workload, BoxError> {
         Ok(Workload {
             target: HeaderValue::from_static(SUCCESS_TARGET),
-            bodies: fresh_bodies(
-                mock,
-                tasks,
-                |token| serde_json::json!({ "taskToken": token, "output": "{\"n\":1}" }),
-            )?,
+            bodies: fresh_bodies(mock, Provider::Aws, tasks, |token| {
+                serde_json::json!({ "taskToken": token, "output": "{\"n\":1}" }).to_string()
+            })?,
             cycle: false,
+            alibaba: false,
+        })
+    }
+
+    /// Alibaba `ReportTaskSucceeded` with `tasks` fresh tokens, each used once (token and
+    /// output in the form body, as pop-core sends them).
+    fn alibaba_success(mock: &Mock, tasks: usize) -> Result<Workload, BoxError> {
+        Ok(Workload {
+            target: HeaderValue::from_static("ReportTaskSucceeded"),
+            bodies: fresh_bodies(mock, Provider::Alibaba, tasks, |token| {
+                tasktoken::wire::alibaba::encode_params([
+                    ("TaskToken", token),
+                    ("Output", "{\"n\":1}"),
+                ])
+            })?,
+            cycle: false,
+            alibaba: true,
         })
     }
 
@@ -339,16 +375,17 @@ impl Workload {
     }
 }
 
-/// Creates `tasks` pending AWS tasks on `mock` and renders a request body for each token.
+/// Creates `tasks` pending tasks of `provider` on `mock` and renders a request body for each token.
 fn fresh_bodies(
     mock: &Mock,
+    provider: Provider,
     tasks: usize,
-    render: impl Fn(&str) -> serde_json::Value,
+    render: impl Fn(&str) -> String,
 ) -> Result<Vec<Bytes>, BoxError> {
     (0..tasks)
         .map(|_| {
-            let task = mock.create_task(TaskSpec::new(Provider::Aws))?;
-            Ok(Bytes::from(render(&task.task_token).to_string()))
+            let task = mock.create_task(TaskSpec::new(provider))?;
+            Ok(Bytes::from(render(&task.task_token)))
         })
         .collect()
 }
@@ -493,7 +530,7 @@ async fn load_connection(
         ConnectionStats { latencies_us: Vec::with_capacity(1 << 14), ..ConnectionStats::default() };
     while Instant::now() < deadline {
         let Some(body) = feed.claim() else { break };
-        let request = build_request(&feed.workload.target, host, body);
+        let request = build_request(&feed.workload, host, body);
         let sent = Instant::now();
         let outcome = tokio::time::timeout(REQUEST_TIMEOUT, exchange(&mut sender, request)).await;
         let latency = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
@@ -513,17 +550,29 @@ async fn load_connection(
     stats
 }
 
-/// The request both servers get: `POST /` with the awsJson1_0 headers.
-fn build_request(target: &HeaderValue, host: &HeaderValue, body: Bytes) -> Request<Full<Bytes>> {
+/// The request both servers get: `POST /` with the awsJson1_0 headers, or the Alibaba RPC
+/// query with a form body.
+fn build_request(workload: &Workload, host: &HeaderValue, body: Bytes) -> Request<Full<Bytes>> {
     let mut request = Request::new(Full::new(body));
     *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = http::Uri::from_static("/");
     let headers = request.headers_mut();
     headers.insert(http::header::HOST, host.clone());
-    headers.insert("x-amz-target", target.clone());
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if workload.alibaba {
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        *request.uri_mut() = http::Uri::from_static(ALIBABA_URI);
+    } else {
+        headers.insert("x-amz-target", workload.target.clone());
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        *request.uri_mut() = http::Uri::from_static("/");
+    }
     request
 }
+
+/// The query of every Alibaba request (the token travels in the form body).
+const ALIBABA_URI: &str = "/?Action=ReportTaskSucceeded&Version=2019-03-15&Format=json";
 
 /// Sends one request and reads the whole response; `Ok(true)` when it is `200 {}`.
 async fn exchange(
@@ -534,7 +583,8 @@ async fn exchange(
     let response = sender.send_request(request).await?;
     let status = response.status();
     let body = response.into_body().collect().await?.to_bytes();
-    Ok(status == StatusCode::OK && body.as_ref() == b"{}")
+    // AWS answers `{}`; Alibaba `{"EventId":…,"RequestId":…}`.
+    Ok(status == StatusCode::OK && (body.as_ref() == b"{}" || body.starts_with(b"{\"EventId\":")))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -626,11 +676,22 @@ async fn run_all(servers: &Servers, settings: &Settings) -> Result<ThroughputRep
         Ok(Arc::new(Workload::success(mock, pool)?))
     })
     .await?;
+    let alibaba = run_scenario("alibaba", servers, settings, |before| {
+        let rate = heartbeat_rate.max(fastest_rate(before));
+        let pool = success_pool_size(rate, settings.duration);
+        success_pools.push(pool);
+        Ok(Arc::new(Workload::alibaba_success(mock, pool)?))
+    })
+    .await?;
 
-    let mock_success_200s = successes.rounds.iter().map(|r| r.mock.completed - r.mock.errors).sum();
+    let mock_success_200s = [&successes, &alibaba]
+        .iter()
+        .flat_map(|s| s.rounds.iter())
+        .map(|r| r.mock.completed - r.mock.errors)
+        .sum();
     Ok(ThroughputReport {
         load: [load_before, load_average()],
-        scenarios: vec![heartbeats, successes],
+        scenarios: vec![heartbeats, successes, alibaba],
         success_pools,
         mock_succeeded: mock.stats().succeeded,
         mock_success_200s,

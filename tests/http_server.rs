@@ -271,3 +271,25 @@ impl JsonText for reqwest::Response {
         serde_json::from_str(&self.text().await.unwrap()).unwrap()
     }
 }
+
+/// Regression (found by the `aws_request` fuzz target): an HTTP/1.0 request is answered in
+/// HTTP/1.0 with the provider's error, and the connection then closes.
+#[tokio::test]
+async fn an_http_1_0_request_gets_an_http_1_0_answer() {
+    let server = MockServer::start().await;
+    let mut s = TcpStream::connect(server.address()).await.unwrap();
+    let body = r#"{"taskToken":"AQCDx"}"#;
+    let request = format!(
+        "POWT / HTTP/1.0\r\nHost: x\r\nX-Amz-Target: {HEARTBEAT}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.0 400 "), "{text}");
+    assert!(text.ends_with(r#"{"__type":"com.amazonaws.swf.service.v2.model#InvalidToken","message":"Invalid Token: 'Invalid token'"}"#), "{text}");
+}

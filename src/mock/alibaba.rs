@@ -1,5 +1,7 @@
 //! The Alibaba adapter of the mock: the RPC codec in front of the task store.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{Request, Response};
 
@@ -25,18 +27,15 @@ pub fn rejection_error(rejection: Rejection, token: &str) -> AlibabaError {
 
 pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
     let request_id = super::request_id();
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(DEFAULT_HOST)
-        .to_owned();
     let mut effect = Effect::default();
     let mut operation = None;
     let outcome = apply(mock, &req, &mut effect, &mut operation);
     let mut response = match &outcome {
         Ok((_, event_id)) => wire::success(*event_id, &request_id),
-        Err(e) => wire::error_response(e, &request_id, &host),
+        Err(e) => {
+            let host = req.headers().get(http::header::HOST).and_then(|v| v.to_str().ok());
+            wire::error_response(e, &request_id, host.unwrap_or(DEFAULT_HOST))
+        }
     };
     mock.record(
         Provider::Alibaba,
@@ -56,14 +55,23 @@ fn apply(
     mock: &Mock,
     req: &Request<Bytes>,
     effect: &mut Effect,
-    operation_name: &mut Option<String>,
+    operation_name: &mut Option<Cow<'static, str>>,
 ) -> Result<(TaskId, u64), AlibabaError> {
     let params = wire::parse_params(req)?;
-    *operation_name = params
-        .get("Action")
-        .or_else(|| req.headers().get("x-acs-action").and_then(|v| v.to_str().ok()))
-        .map(str::to_owned);
-    let operation = wire::parse_operation(&params, req.headers())?;
+    let operation = match wire::parse_operation(&params, req.headers()) {
+        Ok(op) => {
+            *operation_name = Some(Cow::Borrowed(op.name));
+            op
+        }
+        Err(e) => {
+            // An unknown action is journalled as sent.
+            *operation_name = params
+                .get("Action")
+                .or_else(|| req.headers().get("x-acs-action").and_then(|v| v.to_str().ok()))
+                .map(|a| Cow::Owned(a.to_owned()));
+            return Err(e);
+        }
+    };
     if let Some(firing) = mock.faults().fire(Provider::Alibaba, operation.name) {
         *effect = firing.effect;
         if let Some(code) = firing.error {

@@ -66,7 +66,7 @@ pub(crate) struct Record {
     pub(crate) method: http::Method,
     pub(crate) uri: http::Uri,
     pub(crate) operation: Option<http::HeaderValue>,
-    pub(crate) alibaba_action: Option<String>,
+    pub(crate) alibaba_action: Option<std::borrow::Cow<'static, str>>,
     pub(crate) body: bytes::Bytes,
     pub(crate) body_bytes: usize,
     pub(crate) status: u16,
@@ -86,7 +86,7 @@ impl Record {
                 .operation
                 .as_ref()
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .or_else(|| self.alibaba_action.clone()),
+                .or_else(|| self.alibaba_action.as_deref().map(str::to_owned)),
             body: String::from_utf8_lossy(&self.body).into_owned(),
             body_bytes: self.body_bytes,
             status: self.status,

@@ -392,7 +392,7 @@ impl Mock {
         &self,
         provider: Provider,
         req: &Request<Bytes>,
-        alibaba_action: Option<String>,
+        alibaba_action: Option<std::borrow::Cow<'static, str>>,
         status: u16,
         error_code: Option<&'static str>,
         task_id: Option<TaskId>,

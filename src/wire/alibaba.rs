@@ -186,8 +186,10 @@ pub fn too_large(limit: usize) -> AlibabaError {
 
 /// 200 `{"EventId":n,"RequestId":"…"}`.
 pub fn success(event_id: u64, request_id: &str) -> Response<Bytes> {
-    let body = serde_json::json!({"EventId": event_id, "RequestId": request_id});
-    json_response(StatusCode::OK, Bytes::from(body.to_string()), request_id)
+    let mut body = format!("{{\"EventId\":{event_id},\"RequestId\":");
+    body.push_str(&serde_json::to_string(request_id).unwrap_or_default());
+    body.push('}');
+    json_response(StatusCode::OK, Bytes::from(body), request_id)
 }
 
 /// The error's answer: its status and `{"RequestId","HostId","Code","Message","Recommend"}`.
@@ -247,8 +249,9 @@ fn decode_component(s: &str) -> Result<String, AlibabaError> {
             return Err(invalid());
         }
     }
-    let spaced = s.replace('+', " ");
-    percent_decode_str(&spaced).decode_utf8().map(|c| c.into_owned()).map_err(|_| invalid())
+    let decode = |t: &str| percent_decode_str(t).decode_utf8().map(|c| c.into_owned());
+    let decoded = if s.contains('+') { decode(&s.replace('+', " ")) } else { decode(s) };
+    decoded.map_err(|_| invalid())
 }
 
 /// A JSON object body: each member a parameter (strings as they are, numbers and booleans
