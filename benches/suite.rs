@@ -11,7 +11,8 @@ use tasktoken::check::{run_blocking, CheckConfig};
 use tasktoken::Provider;
 
 fn main() {
-    let runs: usize = std::env::var("TASKTOKEN_SUITE_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runs: usize =
+        std::env::var("TASKTOKEN_SUITE_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let mut totals = Vec::new();
     for run in 1..=runs.max(1) {
         let started = Instant::now();
@@ -35,5 +36,9 @@ fn main() {
     totals.sort();
     let median = totals[totals.len() / 2];
     let verdict = if median < Duration::from_secs(20) { "PASS" } else { "FAIL" };
-    println!("median of {} runs: {:.2} s (target under 20 s: {verdict})", totals.len(), median.as_secs_f64());
+    println!(
+        "median of {} runs: {:.2} s (target under 20 s: {verdict})",
+        totals.len(),
+        median.as_secs_f64()
+    );
 }
