@@ -2,14 +2,16 @@
 //!
 //! The reference mock and conformance suite for the task-token callback APIs of workflow
 //! services: AWS Step Functions `SendTaskSuccess`, `SendTaskFailure` and
-//! `SendTaskHeartbeat`.
+//! `SendTaskHeartbeat`, and Alibaba Cloud CloudFlow / Serverless Workflow
+//! `ReportTaskSucceeded` and `ReportTaskFailed`.
 //!
 //! A worker that finishes a long task reports back with the token it was given. This crate
 //! encodes exactly what the service does with that report (token lengths, output limits
 //! counted in UTF-8 bytes, the exact error for a reused or expired token, one winner among
 //! racing completions) as one contract model ([`contract`]), one task state machine
-//! ([`tasks`]) and thin adapters: a wire codec ([`wire`]), an HTTP server ([`MockServer`]),
-//! and a wiremock responder ([`ContractResponder`]).
+//! ([`tasks`]) and thin adapters: wire codecs ([`wire`]), signature checks ([`auth`]), an
+//! HTTP server ([`MockServer`]), a wiremock responder ([`ContractResponder`]), the
+//! conformance suite ([`check`]) and the contract as Markdown ([`docs`]).
 //!
 //! ## In-process use from tests
 //!
@@ -34,6 +36,17 @@
 //! let view = server.task(task.task_id).unwrap();
 //! assert_eq!(view.status, Status::Succeeded);
 //! assert_eq!(view.output.as_deref(), Some("[1,2]"));
+//! # });
+//! ```
+//!
+//! ## Running the conformance suite from Rust
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let mut config = tasktoken::check::CheckConfig::new(tasktoken::Provider::Aws);
+//! config.select = vec!["state".into()]; // a group; no target: the embedded mock
+//! let report = tasktoken::check::run(config).await.unwrap();
+//! assert!(report.conformant());
 //! # });
 //! ```
 //!
