@@ -424,7 +424,7 @@ async fn run_serve(args: ServeArgs) -> u8 {
         }
     }
     let address = SocketAddr::new(args.host, args.port);
-    let listener = match tokio::net::TcpListener::bind(address).await {
+    let listener = match crate::mock::bind(address).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: cannot bind {address}: {e}");

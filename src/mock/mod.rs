@@ -23,7 +23,7 @@ pub use aws::rejection_error as aws_rejection_error;
 pub use faults::{ActiveFault, Effect, FaultSpec, Faults, Throttle};
 pub use journal::{Journal, JournalEntry, JournalSnapshot};
 pub use respond::ContractResponder;
-pub use server::{serve, serve_connection, MockServer};
+pub use server::{bind, serve, serve_connection, MockServer, LISTEN_BACKLOG};
 
 use crate::contract::alibaba::{Flavour, QUOTA_BUCKET, QUOTA_REFILL_PER_SECOND};
 use crate::contract::Provider;

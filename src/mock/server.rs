@@ -69,7 +69,7 @@ impl MockServer {
 
     /// Serves `mock` on `address`.
     pub async fn bind(mock: Mock, address: SocketAddr) -> io::Result<MockServer> {
-        let listener = TcpListener::bind(address).await?;
+        let listener = bind(address).await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(mock.clone(), listener, async {
@@ -212,9 +212,22 @@ where
     connection(mock, io).await
 }
 
-/// Answers a connection over the cap with a 503 and closes it.
+/// Answers a connection over the cap with a 503 and closes it. The request head is read
+/// first (at most 16 KiB, at most 1 s), so that HTTP clients see an answer to their request
+/// rather than an unsolicited message.
 async fn refuse(mut stream: tokio::net::TcpStream) {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    let read_head = async {
+        while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), read_head).await;
     let _ = tokio::time::timeout(
         Duration::from_secs(1),
         stream.write_all(
@@ -223,6 +236,22 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
     )
     .await;
 }
+
+/// Binds `address` with a listen backlog of [`LISTEN_BACKLOG`] (tokio's default of 128
+/// drops bursts of connects into one-second SYN retries).
+pub async fn bind(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Pending connections the kernel queues before `accept` (capped by `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: u32 = 4096;
 
 /// A fault asked for the connection to be dropped without an answer.
 #[derive(Debug, thiserror::Error)]
