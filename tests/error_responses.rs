@@ -171,3 +171,25 @@ fn control_api_errors() {
     snap("control_method_not_allowed", control("PUT", "/_mock/clock", ""));
     snap("control_unknown_endpoint", control("GET", "/_mock/nothing", ""));
 }
+
+#[test]
+fn fault_injected_errors() {
+    for code in [
+        "KmsAccessDeniedException",
+        "KmsInvalidStateException",
+        "KmsThrottlingException",
+        "ThrottlingException",
+    ] {
+        let m = mock();
+        let t = task(&m);
+        let fault = json!({"provider": "aws", "error": code, "count": 1});
+        m.add_fault(serde_json::from_value(fault).unwrap()).unwrap();
+        let response = m.handle(aws(HEARTBEAT, json(json!({"taskToken": t.task_token}))));
+        assert_eq!(
+            m.task(t.task_id).unwrap().heartbeats,
+            0,
+            "a faulted call does not touch the task"
+        );
+        snap(&format!("aws_injected_{code}"), response);
+    }
+}
