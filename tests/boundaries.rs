@@ -18,7 +18,7 @@ fn success_body(token: &str, content: &str, escaped: bool) -> Bytes {
         Bytes::from(format!(
             "{{\"taskToken\":{},\"output\":{}}}",
             serde_json::to_string(token).unwrap(),
-            ascii_json_string(&output)
+            tasktoken::wire::aws::json_string(&output, true)
         ))
     } else {
         json(json!({"taskToken": token, "output": output}))

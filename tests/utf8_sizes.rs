@@ -25,7 +25,7 @@ proptest! {
         prop_assert_eq!(output.len(), total);
         let m = mock();
         let t = task(&m);
-        let output_json = if escaped { ascii_json_string(&output) } else { serde_json::to_string(&output).unwrap() };
+        let output_json = if escaped { tasktoken::wire::aws::json_string(&output, true) } else { serde_json::to_string(&output).unwrap() };
         let body = format!(
             "{{\"taskToken\":{},\"output\":{}}}",
             serde_json::to_string(&t.task_token).unwrap(),

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Request;
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::Strategy;
 use proptest::test_runner::{
     Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
 };
 
-use super::outcome::{Exchange, Failure};
+use super::outcome::Failure;
 use super::target::{exchange, Received, Target, TransportError};
 use super::tokens::{Capabilities, LiveToken, TaskRequest, TaskState, TokenSource};
 use crate::contract::Provider;
@@ -265,16 +265,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// One value of `strategy` from the check's seeded generator (for example-based checks
-    /// that still want varied data).
-    pub fn sample<S: Strategy>(&self, strategy: S) -> S::Value {
-        let mut runner = TestRunner::new_with_rng(ProptestConfig::default(), self.rng());
-        match strategy.new_tree(&mut runner) {
-            Ok(tree) => tree.current(),
-            Err(reason) => panic!("strategy cannot generate: {reason}"),
-        }
-    }
-
     fn rng(&self) -> TestRng {
         let mut bytes = [0u8; 32];
         let id_hash = fnv1a(self.check_id.as_bytes());
@@ -303,9 +293,4 @@ pub fn clone_request(request: &Request<Bytes>) -> Request<Bytes> {
         *headers = request.headers().clone();
     }
     builder.body(request.body().clone()).unwrap_or_else(|_| Request::new(request.body().clone()))
-}
-
-/// Renders an exchange without a failure (for reports of passing checks, if wanted).
-pub fn render(request: &Request<Bytes>, result: &Result<Received, TransportError>) -> Exchange {
-    exchange(request, result)
 }

@@ -57,12 +57,6 @@ pub fn json_string_of_bytes(pattern: &[char], bytes: usize) -> String {
     format!("\"{}\"", fill(pattern, bytes.saturating_sub(2)))
 }
 
-/// JSON text for `value` with every non-ASCII character escaped as `\uXXXX` (surrogate pairs
-/// for astral characters), as botocore sends it.
-pub fn ascii_json(value: &str) -> String {
-    crate::wire::aws::json_string(value, true)
-}
-
 /// Lengths around `1` and around `max`, and a few anywhere up to `max + 1000`.
 pub fn length_around(max: usize) -> impl Strategy<Value = usize> {
     prop_oneof![
@@ -87,13 +81,6 @@ mod tests {
         fn fill_is_exact(p in pattern(), n in 0usize..5000) {
             prop_assert_eq!(fill(&p, n).len(), n);
             prop_assert_eq!(fill_chars(&p, n).chars().count(), n);
-        }
-
-        #[test]
-        fn ascii_json_decodes_back(s in text(50)) {
-            let decoded: String = serde_json::from_str(&ascii_json(&s)).unwrap();
-            prop_assert!(ascii_json(&s).is_ascii());
-            prop_assert_eq!(decoded, s);
         }
     }
 }

@@ -353,6 +353,16 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn ascii_json_strings_decode_back(s in crate::check::strategies::text(50)) {
+            let escaped = json_string(&s, true);
+            proptest::prop_assert!(escaped.is_ascii());
+            let decoded: String = serde_json::from_str(&escaped).unwrap();
+            proptest::prop_assert_eq!(decoded, s);
+        }
+    }
+
     #[test]
     fn json_comes_before_target_and_types_after() {
         assert_eq!(call("nope", "[]").unwrap_err().spec.code, "SerializationException");

@@ -170,9 +170,3 @@ pub fn utf8_of(bytes: usize, width: usize) -> String {
     assert_eq!(s.len(), bytes);
     s
 }
-
-/// JSON text of `value` with every non-ASCII character escaped as `\uXXXX` (surrogate pairs
-/// for astral characters), as botocore sends it.
-pub fn ascii_json_string(value: &str) -> String {
-    tasktoken::wire::aws::json_string(value, true)
-}

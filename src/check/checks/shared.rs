@@ -251,24 +251,25 @@ pub fn heartbeat_timeout(ctx: &Ctx<'_>) -> CheckRun {
 /// 2 s, and at 3 s the task is timed out all the same.
 pub fn heartbeat_does_not_extend_timeout(ctx: &Ctx<'_>) -> CheckRun {
     ctx.require(ctx.can().deadlines, "mint tasks with deadlines")?;
-    let request = TaskRequest {
+    let deadlines = TaskRequest {
         timeout_seconds: Some(3),
         heartbeat_seconds: Some(2),
         ..TaskRequest::default()
     };
-    let t = ctx.mint(request)?;
+    let t = ctx.mint(deadlines)?;
     for _ in 0..2 {
         ctx.wait(1)?;
-        expect_ok(ctx, request_for(ctx, Call::Heartbeat { token: &t.token }))?;
+        expect_ok(ctx, request(ctx.provider, Call::Heartbeat { token: &t.token }, false))?;
     }
     ctx.wait(1)?;
     let call = Call::Succeed { token: &t.token, output: "{}" };
-    expect(ctx, request_for(ctx, call), closed_code(ctx.provider), aws::TASK_TIMED_OUT.message)?;
+    expect(
+        ctx,
+        request(ctx.provider, call, false),
+        closed_code(ctx.provider),
+        aws::TASK_TIMED_OUT.message,
+    )?;
     Ok(1)
-}
-
-fn request_for(ctx: &Ctx<'_>, call: Call<'_>) -> http::Request<bytes::Bytes> {
-    request(ctx.provider, call, false)
 }
 
 /// Heartbeats keep a task with a heartbeat deadline alive (AWS).
