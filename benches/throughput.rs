@@ -12,6 +12,7 @@
 //! | `TASKTOKEN_BENCH_CONNECTIONS` | 32      | concurrent keep-alive HTTP/1.1 connections     |
 //! | `TASKTOKEN_BENCH_SECS`        | 3       | length of one timed run, in seconds            |
 //! | `TASKTOKEN_BENCH_ROUNDS`      | 3       | baseline/mock pairs per scenario (at least 2)  |
+//! | `TASKTOKEN_BENCH_SCENARIOS`   | all     | comma-separated: heartbeat, success, alibaba   |
 //!
 //! Everything happens in one process, on 127.0.0.1 only, and stops by itself: every run is
 //! bounded by time and by a request count, and every connect and request has a timeout.
@@ -20,13 +21,14 @@
 //!
 //! * **memory**: growth of `VmRSS` while 1,000,000 pending AWS tasks are created in process
 //!   (no HTTP), before any load. It includes allocator slack, so it is an upper bound on
-//!   what the store itself holds. Target: at most 200 MB (stretch: 150 MB).
+//!   what the store itself holds. Target: at most 150 MB.
 //! * **throughput**: the load generator, the mock and the baseline share the same cores, so
 //!   absolute requests/s depend on the machine; the figure to watch is the **ratio**
 //!   mock/baseline, where the baseline is a minimal hyper server that reads the body and
-//!   answers `200 {}` with the same headers and no work. Runs alternate baseline, mock,
-//!   baseline, mock, ...; the ratio is the median of the per-round ratios, the other
-//!   figures the median of rounds. Target: ratio at least 0.7 (stretch: 0.8).
+//!   answers `200 {}` with the same headers and no work. Each round runs both servers on the
+//!   same requests, the baseline first in odd rounds and the mock first in even ones; the
+//!   ratio is the median of the per-round ratios, the other figures the median of rounds.
+//!   Target: ratio at least 0.8.
 //! * `heartbeat` cycles `SendTaskHeartbeat` over 10,000 live tokens; `success` sends
 //!   `SendTaskSuccess` with a fresh token per request (each token is used exactly once
 //!   against the mock; the baseline gets the very same request bytes); `alibaba` sends
@@ -64,6 +66,8 @@ const SUCCESS_POOL_MARGIN: f64 = 2.0;
 /// Bounds on the success token pool of one round.
 const SUCCESS_POOL_MIN: usize = 20_000;
 const SUCCESS_POOL_MAX: usize = 3_000_000;
+/// Requests/s assumed for sizing success pools when no scenario has run yet.
+const UNMEASURED_RATE_GUESS: f64 = 150_000.0;
 /// Unmeasured heartbeat load on each server before the first timed run.
 const WARMUP: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -77,10 +81,10 @@ const SUCCESS_TARGET: &str = "AWSStepFunctions.SendTaskSuccess";
 /// The baseline's fixed request id (the mock mints a UUID per request; that is part of its cost).
 const BASELINE_REQUEST_ID: &str = "00000000-0000-4000-8000-000000000000";
 
-const MEMORY_TARGET_MB: f64 = 200.0;
-const MEMORY_STRETCH_MB: f64 = 150.0;
-const RATIO_TARGET: f64 = 0.7;
-const RATIO_STRETCH: f64 = 0.8;
+/// Issue 6: one million pending tasks in at most 150 MB.
+const MEMORY_TARGET_MB: f64 = 150.0;
+/// Issue 6: sustained throughput at least 0.8 of the minimal hyper server.
+const RATIO_TARGET: f64 = 0.8;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -112,6 +116,8 @@ struct Settings {
     connections: usize,
     duration: Duration,
     rounds: usize,
+    /// Scenario names to run (all when the variable is unset).
+    scenarios: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -122,7 +128,14 @@ impl Settings {
             connections: env_or("TASKTOKEN_BENCH_CONNECTIONS", 32_usize).clamp(1, 4096),
             duration: Duration::from_secs_f64(secs),
             rounds: env_or("TASKTOKEN_BENCH_ROUNDS", 3_usize).clamp(2, 100),
+            scenarios: std::env::var("TASKTOKEN_BENCH_SCENARIOS").ok().map(|list| {
+                list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+            }),
         }
+    }
+
+    fn runs(&self, scenario: &str) -> bool {
+        self.scenarios.as_ref().is_none_or(|list| list.iter().any(|s| s == scenario))
     }
 }
 
@@ -215,9 +228,8 @@ impl MemoryReport {
                 let growth_mb = growth as f64 / 1e6;
                 let _ = writeln!(
                     out,
-                    "target  <= {MEMORY_TARGET_MB:.0} MB    {}\nstretch <= {MEMORY_STRETCH_MB:.0} MB    {}",
+                    "target  <= {MEMORY_TARGET_MB:.0} MB    {}",
                     verdict(growth_mb <= MEMORY_TARGET_MB),
-                    verdict(growth_mb <= MEMORY_STRETCH_MB)
                 );
             }
             None => {
@@ -240,7 +252,7 @@ struct Servers {
 
 impl Servers {
     async fn start() -> Result<Servers, BoxError> {
-        let mock = Mock::new(MockConfig::default().journal_capacity(1000))?;
+        let mock = Mock::new(MockConfig::default().journal_capacity(1000).max_tasks(64_000_000))?;
         let mock = MockServer::start_with(mock).await?;
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let baseline = listener.local_addr()?;
@@ -617,7 +629,7 @@ impl Scenario {
     }
 }
 
-/// Runs `rounds` rounds of baseline then mock; `workload` gives each round its requests,
+/// Runs `rounds` rounds of baseline and mock (in alternating order); `workload` gives each round its requests,
 /// knowing the rounds before it.
 async fn run_scenario(
     name: &'static str,
@@ -629,8 +641,18 @@ async fn run_scenario(
     for round in 1..=settings.rounds {
         let requests = workload(&rounds)?;
         let (connections, duration) = (settings.connections, settings.duration);
-        let baseline = drive(servers.baseline, requests.clone(), connections, duration).await?;
-        let mock = drive(servers.mock.address(), requests, connections, duration).await?;
+        // Odd rounds run the baseline first, even rounds the mock first, so that whatever
+        // drifts during a round (caches, frequency, the allocator) favours neither.
+        let (baseline, mock) = if round % 2 == 1 {
+            let baseline = drive(servers.baseline, requests.clone(), connections, duration).await?;
+            let mock = drive(servers.mock.address(), requests, connections, duration).await?;
+            (baseline, mock)
+        } else {
+            let mock =
+                drive(servers.mock.address(), requests.clone(), connections, duration).await?;
+            let baseline = drive(servers.baseline, requests, connections, duration).await?;
+            (baseline, mock)
+        };
         eprintln!(
             "{name} round {round}: baseline {:.0} req/s, mock {:.0} req/s",
             baseline.rate(),
@@ -664,34 +686,47 @@ async fn run_all(servers: &Servers, settings: &Settings) -> Result<ThroughputRep
     for address in [servers.baseline, servers.mock.address()] {
         drive(address, heartbeat.clone(), settings.connections, WARMUP).await?;
     }
-    let heartbeats =
-        run_scenario("heartbeat", servers, settings, |_| Ok(heartbeat.clone())).await?;
-
-    let heartbeat_rate = fastest_rate(&heartbeats.rounds);
+    let mut scenarios = Vec::new();
+    if settings.runs("heartbeat") {
+        scenarios
+            .push(run_scenario("heartbeat", servers, settings, |_| Ok(heartbeat.clone())).await?);
+    }
+    // Success pools are sized from the fastest rate seen so far (a guess before any run).
+    let mut fastest = scenarios.iter().map(|s| fastest_rate(&s.rounds)).fold(0.0, f64::max);
+    if fastest == 0.0 {
+        fastest = UNMEASURED_RATE_GUESS;
+    }
     let mut success_pools = Vec::new();
-    let successes = run_scenario("success", servers, settings, |before| {
-        let rate = heartbeat_rate.max(fastest_rate(before));
-        let pool = success_pool_size(rate, settings.duration);
-        success_pools.push(pool);
-        Ok(Arc::new(Workload::success(mock, pool)?))
-    })
-    .await?;
-    let alibaba = run_scenario("alibaba", servers, settings, |before| {
-        let rate = heartbeat_rate.max(fastest_rate(before));
-        let pool = success_pool_size(rate, settings.duration);
-        success_pools.push(pool);
-        Ok(Arc::new(Workload::alibaba_success(mock, pool)?))
-    })
-    .await?;
+    if settings.runs("success") {
+        let successes = run_scenario("success", servers, settings, |before| {
+            let pool = success_pool_size(fastest.max(fastest_rate(before)), settings.duration);
+            success_pools.push(pool);
+            Ok(Arc::new(Workload::success(mock, pool)?))
+        })
+        .await?;
+        fastest = fastest.max(fastest_rate(&successes.rounds));
+        scenarios.push(successes);
+    }
+    if settings.runs("alibaba") {
+        scenarios.push(
+            run_scenario("alibaba", servers, settings, |before| {
+                let pool = success_pool_size(fastest.max(fastest_rate(before)), settings.duration);
+                success_pools.push(pool);
+                Ok(Arc::new(Workload::alibaba_success(mock, pool)?))
+            })
+            .await?,
+        );
+    }
 
-    let mock_success_200s = [&successes, &alibaba]
+    let mock_success_200s = scenarios
         .iter()
+        .filter(|s| s.name != "heartbeat")
         .flat_map(|s| s.rounds.iter())
         .map(|r| r.mock.completed - r.mock.errors)
         .sum();
     Ok(ThroughputReport {
         load: [load_before, load_average()],
-        scenarios: vec![heartbeats, successes, alibaba],
+        scenarios,
         success_pools,
         mock_succeeded: mock.stats().succeeded,
         mock_success_200s,
@@ -778,7 +813,7 @@ impl ThroughputReport {
             "base p99",
             "errors m/b",
             format!("ratio>={RATIO_TARGET}"),
-            format!("ratio>={RATIO_STRETCH}"),
+            "every round",
         );
         for s in &self.scenarios {
             let ratio = s.median(Round::ratio);
@@ -799,7 +834,7 @@ impl ThroughputReport {
                 s.median(|r| r.baseline.percentile_us(0.99)),
                 format!("{}/{}", s.errors(|r| &r.mock), s.errors(|r| &r.baseline)),
                 verdict(ratio >= RATIO_TARGET),
-                verdict(ratio >= RATIO_STRETCH),
+                verdict(lowest >= RATIO_TARGET),
             );
         }
         let _ = writeln!(
