@@ -340,10 +340,11 @@ fn aws_captures_parse_to_their_decoded_members() {
             parse_call(envelope).unwrap_or_else(|e| panic!("{}: parse_call failed: {e:?}", c.name));
         let decoded = c.decoded_json();
         let member = |k: &str| decoded.get(k).map(|v| v.as_str().unwrap().to_owned());
-        assert_eq!(Some(call.task_token.clone()), member("taskToken"), "{}", c.name);
-        assert_eq!(call.output, member("output"), "{}", c.name);
-        assert_eq!(call.error, member("error"), "{}", c.name);
-        assert_eq!(call.cause, member("cause"), "{}", c.name);
+        let owned = |s: &Option<std::borrow::Cow<'_, str>>| s.as_deref().map(str::to_owned);
+        assert_eq!(Some(call.task_token.to_string()), member("taskToken"), "{}", c.name);
+        assert_eq!(owned(&call.output), member("output"), "{}", c.name);
+        assert_eq!(owned(&call.error), member("error"), "{}", c.name);
+        assert_eq!(owned(&call.cause), member("cause"), "{}", c.name);
         // The decoded view is what a JSON parser makes of the raw body.
         let raw: Value = serde_json::from_slice(&c.body).unwrap();
         assert_eq!(raw, decoded, "{}", c.name);

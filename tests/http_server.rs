@@ -150,6 +150,62 @@ async fn a_half_sent_body_times_out_and_closes() {
     heartbeat_works(&server).await;
 }
 
+/// A server whose header (and idle) timeout is 300 ms.
+async fn short_header_timeout() -> MockServer {
+    let config =
+        MockConfig { header_read_timeout: Duration::from_millis(300), ..MockConfig::default() };
+    MockServer::start_with(Mock::new(config).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_head_sent_one_byte_at_a_time_is_cut_off_at_the_header_timeout() {
+    let server = short_header_timeout().await;
+    let mut s = TcpStream::connect(server.address()).await.unwrap();
+    let started = std::time::Instant::now();
+    let head = format!("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {HEARTBEAT}\r\n");
+    let mut cut_off = false;
+    for byte in head.as_bytes() {
+        if s.write_all(&[*byte]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    // Each byte arrives well within the timeout, yet the head as a whole does not.
+    assert!(cut_off || closed(&mut s).await, "the slow head was not cut off");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(250), "cut off too early: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "cut off too late: {elapsed:?}");
+    heartbeat_works(&server).await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout_and_a_busy_one_is_not() {
+    let server = short_header_timeout().await;
+    let token = task(&server).task_token;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {HEARTBEAT}\r\nContent-Length: {}\r\n\r\n{}",
+        json!({ "taskToken": token }).to_string().len(),
+        json!({ "taskToken": token })
+    );
+    let mut s = TcpStream::connect(server.address()).await.unwrap();
+    // A request every 150 ms for 1.5 s: five header timeouts long, never idle for one.
+    for _ in 0..10 {
+        s.write_all(request.as_bytes()).await.unwrap();
+        let (status, _, _) = read_response(&mut s).await.expect("still open");
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let idle_since = std::time::Instant::now();
+    assert!(closed(&mut s).await, "the idle connection was not closed");
+    let idle = idle_since.elapsed();
+    assert!(idle >= Duration::from_millis(100), "closed too early: {idle:?}");
+    assert!(idle < Duration::from_secs(2), "closed too late: {idle:?}");
+}
+
 #[tokio::test]
 async fn garbage_bytes_get_a_clean_close_and_the_server_keeps_serving() {
     let server = MockServer::start().await;

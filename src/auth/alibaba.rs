@@ -106,14 +106,15 @@ pub enum AlibabaAuthError {
 ///     Err(AlibabaAuthError::SignatureNotMatch)
 /// );
 /// ```
-pub fn verify_rpc(
+pub fn verify_rpc<K: AsRef<str>, V: AsRef<str>>(
     method: &str,
-    params: &[(String, String)],
+    params: &[(K, V)],
     keys: &Keys,
     now: SystemTime,
 ) -> Result<(), AlibabaAuthError> {
-    let get =
-        |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+    let get = |name: &str| {
+        params.iter().find(|(key, _)| key.as_ref() == name).map(|(_, value)| value.as_ref())
+    };
     let required = |name: &'static str| {
         get(name).filter(|value| !value.is_empty()).ok_or(AlibabaAuthError::Missing(name))
     };
@@ -164,7 +165,11 @@ pub fn verify_rpc(
 ///     "H4uNo1Y7OdDS/uCNmPKk1YG/VCk="
 /// );
 /// ```
-pub fn sign_rpc(method: &str, params: &[(String, String)], secret: &str) -> String {
+pub fn sign_rpc<K: AsRef<str>, V: AsRef<str>>(
+    method: &str,
+    params: &[(K, V)],
+    secret: &str,
+) -> String {
     // HMAC accepts keys of any length, so `rpc_mac` never returns `None`.
     rpc_mac(method, params, secret)
         .map(|mac| BASE64.encode(mac.finalize().into_bytes()))
@@ -173,11 +178,11 @@ pub fn sign_rpc(method: &str, params: &[(String, String)], secret: &str) -> Stri
 
 /// The RPC v1 string to sign: `METHOD&%2F&` + percent-encode(sorted, encoded `k=v&...`), over
 /// every parameter but `Signature`.
-pub fn rpc_string_to_sign(method: &str, params: &[(String, String)]) -> String {
+pub fn rpc_string_to_sign<K: AsRef<str>, V: AsRef<str>>(method: &str, params: &[(K, V)]) -> String {
     let mut pairs: Vec<(&str, &str)> = params
         .iter()
-        .filter(|(key, _)| key != "Signature")
-        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .map(|(key, value)| (key.as_ref(), value.as_ref()))
+        .filter(|(key, _)| *key != "Signature")
         .collect();
     // Stable: duplicates keep their arrival order.
     pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -343,7 +348,11 @@ fn acs3_canonical_request(
 
 /// The HMAC-SHA1 over the RPC v1 string to sign, keyed with secret + `&`; `None` never happens
 /// (HMAC takes keys of any length) but is handled rather than unwrapped.
-fn rpc_mac(method: &str, params: &[(String, String)], secret: &str) -> Option<Hmac<Sha1>> {
+fn rpc_mac<K: AsRef<str>, V: AsRef<str>>(
+    method: &str,
+    params: &[(K, V)],
+    secret: &str,
+) -> Option<Hmac<Sha1>> {
     let mut mac = Hmac::<Sha1>::new_from_slice(format!("{secret}&").as_bytes()).ok()?;
     mac.update(rpc_string_to_sign(method, params).as_bytes());
     Some(mac)

@@ -191,7 +191,9 @@ fn sign_rpc(request: Request<Bytes>, credentials: &Credentials, now: SystemTime)
         ("Timestamp", timestamp.as_str()),
     ];
     let mut all = params.0.clone();
-    all.extend(added.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    all.extend(
+        added.iter().map(|(k, v)| (std::borrow::Cow::Borrowed(*k), std::borrow::Cow::Borrowed(*v))),
+    );
     let signature =
         crate::auth::alibaba::sign_rpc(request.method().as_str(), &all, &credentials.secret);
     let (mut parts, body) = request.into_parts();

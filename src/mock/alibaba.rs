@@ -40,7 +40,7 @@ pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
     mock.record(
         Provider::Alibaba,
         &req,
-        operation,
+        operation.as_deref(),
         response.status().as_u16(),
         outcome.as_ref().err().map(|e| e.spec.code),
         outcome.as_ref().ok().map(|(id, _)| *id),
@@ -83,18 +83,18 @@ fn apply(
     }
     mock.authenticate_alibaba(req, &params)?;
     let call = wire::parse_call(operation, &params, mock.alibaba_flavour().output_max())?;
-    let output_error = call.output.as_deref().and_then(crate::wire::json_error);
+    let output_error = call.output.and_then(crate::wire::json_error);
     let completion = match operation.action {
-        Action::Succeed => Completion::Succeed { output: call.output.as_deref().unwrap_or("") },
+        Action::Succeed => Completion::Succeed { output: call.output.unwrap_or("") },
         Action::Fail => {
-            Completion::Fail { error: call.error.as_deref(), cause: call.cause.as_deref() }
+            Completion::Fail { error: call.error, cause: call.cause }
         }
         Action::Heartbeat => Completion::Heartbeat,
     };
     mock.store()
-        .apply(Provider::Alibaba, &call.task_token, completion, output_error)
+        .apply(Provider::Alibaba, call.task_token, completion, output_error)
         .map(|a| (a.task_id, a.event_id))
-        .map_err(|r| rejection_error(r, &call.task_token))
+        .map_err(|r| rejection_error(r, call.task_token))
 }
 
 /// An injected catalogue error, its `%s` filled from the request where it can be.

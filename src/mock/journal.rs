@@ -1,6 +1,5 @@
 //! A bounded journal of the provider requests the mock received, oldest dropped first.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -49,44 +48,81 @@ pub struct Journal {
     inner: Mutex<Ring>,
 }
 
+/// Slots are reused oldest first: once the ring is full, recording copies into buffers that
+/// are already allocated, and nothing is freed on the request path.
 #[derive(Debug, Default)]
 struct Ring {
     next_seq: u64,
     dropped: u64,
-    entries: VecDeque<Record>,
+    slots: Vec<Slot>,
+    /// Index of the oldest slot once the ring is full.
+    oldest: usize,
 }
 
-/// What the hot path stores: cheap clones of the request's own buffers, turned into text only
-/// when the journal is read.
-#[derive(Debug, Clone)]
-pub(crate) struct Record {
-    pub(crate) seq: u64,
+/// One journalled request, in buffers of its own (never sharing the connection's read buffer).
+#[derive(Debug, Default)]
+struct Slot {
+    seq: u64,
+    at_ms: u64,
+    provider: Option<Provider>,
+    method: String,
+    path: String,
+    operation: Option<String>,
+    body: Vec<u8>,
+    body_bytes: usize,
+    status: u16,
+    error_code: Option<&'static str>,
+    task_id: Option<TaskId>,
+}
+
+/// What the hot path hands over: borrowed views of the request, copied into a slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record<'a> {
     pub(crate) at_ms: u64,
     pub(crate) provider: Provider,
-    pub(crate) method: http::Method,
-    pub(crate) uri: http::Uri,
-    pub(crate) operation: Option<http::HeaderValue>,
-    pub(crate) alibaba_action: Option<std::borrow::Cow<'static, str>>,
-    pub(crate) body: bytes::Bytes,
-    pub(crate) body_bytes: usize,
+    pub(crate) method: &'a http::Method,
+    pub(crate) uri: &'a http::Uri,
+    /// The operation as sent (`X-Amz-Target`, or Alibaba's `Action`).
+    pub(crate) operation: Option<&'a [u8]>,
+    pub(crate) body: &'a [u8],
     pub(crate) status: u16,
     pub(crate) error_code: Option<&'static str>,
     pub(crate) task_id: Option<TaskId>,
 }
 
-impl Record {
+impl Slot {
+    fn fill(&mut self, seq: u64, record: &Record<'_>) {
+        self.seq = seq;
+        self.at_ms = record.at_ms;
+        self.provider = Some(record.provider);
+        self.method.clear();
+        self.method.push_str(record.method.as_str());
+        self.path.clear();
+        self.path.push_str(record.uri.path_and_query().map_or("", |p| p.as_str()));
+        match (record.operation, &mut self.operation) {
+            (None, op) => *op = None,
+            (Some(sent), Some(op)) => {
+                op.clear();
+                op.push_str(&String::from_utf8_lossy(sent));
+            }
+            (Some(sent), op) => *op = Some(String::from_utf8_lossy(sent).into_owned()),
+        }
+        self.body.clear();
+        self.body.extend_from_slice(&record.body[..record.body.len().min(BODY_PREFIX_BYTES)]);
+        self.body_bytes = record.body.len();
+        self.status = record.status;
+        self.error_code = record.error_code;
+        self.task_id = record.task_id;
+    }
+
     fn entry(&self) -> JournalEntry {
         JournalEntry {
             seq: self.seq,
             at_ms: self.at_ms,
-            provider: self.provider,
-            method: self.method.to_string(),
-            path: self.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-            operation: self
-                .operation
-                .as_ref()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .or_else(|| self.alibaba_action.as_deref().map(str::to_owned)),
+            provider: self.provider.unwrap_or(Provider::Aws),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            operation: self.operation.clone(),
             body: String::from_utf8_lossy(&self.body).into_owned(),
             body_bytes: self.body_bytes,
             status: self.status,
@@ -118,26 +154,32 @@ impl Journal {
     }
 
     /// Appends a record, giving it its sequence number.
-    pub(crate) fn record(&self, mut record: Record) {
+    pub(crate) fn record(&self, record: &Record<'_>) {
         if self.capacity == 0 {
             return;
         }
         let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        record.seq = ring.next_seq;
+        let seq = ring.next_seq;
         ring.next_seq += 1;
-        if ring.entries.len() == self.capacity {
-            ring.entries.pop_front();
+        if ring.slots.len() < self.capacity {
+            let mut slot = Slot::default();
+            slot.fill(seq, record);
+            ring.slots.push(slot);
+        } else {
+            let oldest = ring.oldest;
+            ring.slots[oldest].fill(seq, record);
+            ring.oldest = (oldest + 1) % self.capacity;
             ring.dropped += 1;
         }
-        ring.entries.push_back(record);
     }
 
     /// A copy of the entries.
     pub fn snapshot(&self) -> JournalSnapshot {
         let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (newer, older) = ring.slots.split_at(ring.oldest);
         JournalSnapshot {
             dropped: ring.dropped,
-            entries: ring.entries.iter().map(Record::entry).collect(),
+            entries: older.iter().chain(newer).map(Slot::entry).collect(),
         }
     }
 
@@ -148,7 +190,50 @@ impl Journal {
     }
 }
 
-/// The first [`BODY_PREFIX_BYTES`] of `body`, sharing its buffer.
-pub(crate) fn body_prefix(body: &bytes::Bytes) -> bytes::Bytes {
-    body.slice(..body.len().min(BODY_PREFIX_BYTES))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(method: &'a http::Method, uri: &'a http::Uri, body: &'a [u8]) -> Record<'a> {
+        Record {
+            at_ms: 7,
+            provider: Provider::Aws,
+            method,
+            uri,
+            operation: Some(b"AWSStepFunctions.SendTaskSuccess"),
+            body,
+            status: 200,
+            error_code: None,
+            task_id: None,
+        }
+    }
+
+    #[test]
+    fn a_full_ring_keeps_the_newest_entries_in_order_with_their_own_bytes() {
+        let journal = Journal::new(3);
+        let (post, uri) = (http::Method::POST, http::Uri::from_static("/?a=1"));
+        let long = vec![b'x'; BODY_PREFIX_BYTES + 10];
+        for n in 1..=5u8 {
+            let body: Vec<u8> = if n == 4 { long.clone() } else { vec![b'0' + n] };
+            journal.record(&record(&post, &uri, &body));
+        }
+        let snapshot = journal.snapshot();
+        assert_eq!(snapshot.dropped, 2);
+        let seqs: Vec<u64> = snapshot.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        let bodies: Vec<usize> = snapshot.entries.iter().map(|e| e.body.len()).collect();
+        assert_eq!(bodies, [1, BODY_PREFIX_BYTES, 1]);
+        assert_eq!(snapshot.entries[1].body_bytes, BODY_PREFIX_BYTES + 10);
+        assert_eq!(snapshot.entries[2].body, "5");
+        assert_eq!(snapshot.entries[2].path, "/?a=1");
+        assert_eq!(snapshot.entries[2].method, "POST");
+        assert_eq!(
+            snapshot.entries[2].operation.as_deref(),
+            Some("AWSStepFunctions.SendTaskSuccess")
+        );
+        journal.clear();
+        journal.record(&record(&post, &uri, b"again"));
+        let snapshot = journal.snapshot();
+        assert_eq!((snapshot.dropped, snapshot.entries.len(), snapshot.entries[0].seq), (0, 1, 1));
+    }
 }

@@ -7,6 +7,7 @@
 mod alibaba;
 mod aws;
 pub mod control;
+mod deadline;
 pub mod faults;
 pub mod journal;
 mod respond;
@@ -392,7 +393,7 @@ impl Mock {
         &self,
         provider: Provider,
         req: &Request<Bytes>,
-        alibaba_action: Option<std::borrow::Cow<'static, str>>,
+        alibaba_action: Option<&str>,
         status: u16,
         error_code: Option<&'static str>,
         task_id: Option<TaskId>,
@@ -401,16 +402,14 @@ impl Mock {
         if !journal.enabled() {
             return;
         }
-        journal.record(journal::Record {
-            seq: 0,
+        let target = req.headers().get(&crate::wire::aws::TARGET);
+        journal.record(&journal::Record {
             at_ms: self.clock().now_ms(),
             provider,
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            operation: req.headers().get(crate::wire::aws::TARGET_HEADER).cloned(),
-            alibaba_action,
-            body: journal::body_prefix(req.body()),
-            body_bytes: req.body().len(),
+            method: req.method(),
+            uri: req.uri(),
+            operation: target.map(|t| t.as_bytes()).or(alibaba_action.map(str::as_bytes)),
+            body: req.body(),
             status,
             error_code,
             task_id,
@@ -419,9 +418,24 @@ impl Mock {
 }
 
 /// A request id as both providers write them: a lowercase UUID v4, from a fast generator
-/// (no system call per request).
-pub(crate) fn request_id() -> String {
-    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid().to_string()
+/// (no system call per request), formatted on the stack.
+pub(crate) fn request_id() -> RequestId {
+    let uuid = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid.hyphenated().encode_lower(&mut text);
+    RequestId(text)
+}
+
+/// A formatted request id.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestId([u8; uuid::fmt::Hyphenated::LENGTH]);
+
+impl std::ops::Deref for RequestId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // Hyphenated lowercase hex: always ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Which provider API a request is for, from its head alone (the body may not be read yet):
@@ -429,7 +443,7 @@ pub(crate) fn request_id() -> String {
 /// SigV4 `Authorization`; Alibaba (RPC, `Action` parameter) otherwise.
 pub fn route(headers: &http::HeaderMap) -> Provider {
     let header = |name| headers.get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
-    let aws = headers.contains_key(crate::wire::aws::TARGET_HEADER)
+    let aws = headers.contains_key(&crate::wire::aws::TARGET)
         || header(http::header::CONTENT_TYPE)
             .is_some_and(|c| c.starts_with("application/x-amz-json"))
         || header(http::header::AUTHORIZATION).is_some_and(|a| a.starts_with("AWS4-"));

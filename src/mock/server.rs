@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use super::deadline::{BodyRead, Deadlines};
 use super::{Effect, Mock, MockConfig};
 
 /// How long open connections get to finish when the server stops.
@@ -149,9 +150,10 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let connection = graceful.watch(connection(mock.clone(), stream));
+        let state = Connection::new(mock.clone());
+        let connection = graceful.watch(connection(state.clone(), stream));
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            if let Err(e) = guarded(connection, &state.deadlines).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(permit);
@@ -164,10 +166,26 @@ pub async fn serve(
     Ok(())
 }
 
-/// The hyper connection serving `mock` on `io`, with the mock's read timeouts.
+/// What the service of one connection shares with its watchdog.
+#[derive(Debug)]
+struct Connection {
+    mock: Mock,
+    deadlines: Deadlines,
+}
+
+impl Connection {
+    fn new(mock: Mock) -> Arc<Connection> {
+        let limits = mock.limits();
+        let deadlines = Deadlines::new(limits.header_read_timeout, limits.body_read_timeout);
+        Arc::new(Connection { mock, deadlines })
+    }
+}
+
+/// The hyper connection serving `state.mock` on `io`; its read deadlines are kept by
+/// [`guarded`].
 #[allow(clippy::type_complexity)] // hyper's connection type, spelled out once
 fn connection<IO>(
-    mock: Mock,
+    state: Arc<Connection>,
     io: IO,
 ) -> http1::Connection<
     TokioIo<IO>,
@@ -181,12 +199,23 @@ fn connection<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let header_timeout = mock.limits().header_read_timeout;
-    let service = service_fn(move |req| answer(mock.clone(), req));
-    http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(io), service)
+    let service = service_fn(move |req| answer(state.clone(), req));
+    http1::Builder::new().serve_connection(TokioIo::new(io), service)
+}
+
+/// Runs `connection` until it ends, or until a request head has been awaited for longer than
+/// the header timeout (a slow or idle client), which closes it.
+async fn guarded<E>(
+    connection: impl Future<Output = Result<(), E>>,
+    deadlines: &Deadlines,
+) -> Result<(), E> {
+    tokio::select! {
+        ended = connection => ended,
+        () = deadlines.watch() => {
+            tracing::debug!("no request head within the header timeout; closing the connection");
+            Ok(())
+        }
+    }
 }
 
 /// Serves one connection on any byte stream until it closes: the path every TCP connection
@@ -209,7 +238,8 @@ pub async fn serve_connection<IO>(mock: Mock, io: IO) -> Result<(), hyper::Error
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    connection(mock, io).await
+    let state = Connection::new(mock);
+    guarded(connection(state.clone(), io), &state.deadlines).await
 }
 
 /// Answers a connection over the cap with a 503 and closes it. The request head is read
@@ -258,7 +288,21 @@ pub const LISTEN_BACKLOG: u32 = 4096;
 #[error("connection reset by fault injection")]
 struct ResetByFault;
 
-async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, ResetByFault> {
+async fn answer(
+    state: Arc<Connection>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, ResetByFault> {
+    state.deadlines.reading_body();
+    let answered = answer_request(&state.mock, &state.deadlines, req).await;
+    state.deadlines.awaiting_head();
+    answered
+}
+
+async fn answer_request(
+    mock: &Mock,
+    deadlines: &Deadlines,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, ResetByFault> {
     let (parts, body) = req.into_parts();
     let limit = mock.body_limit(parts.uri.path(), &parts.headers);
     let declared = parts
@@ -269,17 +313,20 @@ async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Byte
     if declared.is_some_and(|n| n > limit as u64) {
         // Decided from the head alone: the oversized body is never buffered, only drained
         // (within bounds) so that a client still writing it can read the answer.
+        deadlines.busy();
         drain(body).await;
         return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
     }
-    let body = match read_limited(body, limit, mock.limits().body_read_timeout).await {
-        Read::Complete(bytes) => bytes,
-        Read::TooLarge(rest) => {
+    let read = deadlines.read_body(body, limit).await;
+    deadlines.busy();
+    let body = match read {
+        BodyRead::Complete(bytes) => bytes,
+        BodyRead::TooLarge(rest) => {
             drain(rest).await;
             return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
         }
-        Read::Failed => return Ok(closing(StatusCode::BAD_REQUEST)),
-        Read::TimedOut => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
+        BodyRead::Failed => return Ok(closing(StatusCode::BAD_REQUEST)),
+        BodyRead::TimedOut => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
     };
     let response = mock.handle(Request::from_parts(parts, body));
     if let Some(effect) = response.extensions().get::<Effect>().copied() {
@@ -291,39 +338,6 @@ async fn answer(mock: Mock, req: Request<Incoming>) -> Result<Response<Full<Byte
         }
     }
     Ok(response.map(Full::new))
-}
-
-/// How reading a body ended.
-enum Read {
-    /// All of it, within the limit.
-    Complete(Bytes),
-    /// Over the limit; the rest is still unread.
-    TooLarge(Incoming),
-    /// The client broke the framing or went away.
-    Failed,
-    /// The client did not finish in time.
-    TimedOut,
-}
-
-/// Reads a body of at most `limit` bytes within `timeout`.
-async fn read_limited(mut body: Incoming, limit: usize, timeout: Duration) -> Read {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut buf = bytes::BytesMut::new();
-    loop {
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => return Read::TimedOut,
-            Ok(None) => return Read::Complete(buf.freeze()),
-            Ok(Some(Err(_))) => return Read::Failed,
-            Ok(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    if buf.len() + data.len() > limit {
-                        return Read::TooLarge(body);
-                    }
-                    buf.extend_from_slice(data);
-                }
-            }
-        }
-    }
 }
 
 /// Most bytes of an oversized body read and thrown away before answering 413.

@@ -1,10 +1,13 @@
 //! Self-authenticating task tokens: minted like real ones, recognised without storing their text.
 //!
 //! An AWS token is standard base64 of `01 00 <mark> <version> <provider> <task id: 8 bytes>
-//! <random filler> <MAC: 16 bytes>`, where the MAC is HMAC-SHA256 (truncated) over everything
-//! before it under a key private to one mock instance. Tokens of 256 characters or more are
-//! two base64 segments joined, the first ending in `=`, as real tokens are: a client that
-//! mangles an inner `=` is caught. Any forged, truncated or altered token fails the MAC.
+//! <nonce: up to 16 random bytes> <filler> <MAC: 16 bytes>`. The MAC is HMAC-SHA256
+//! (truncated) over the header and the nonce under a key private to one mock instance; the
+//! filler is expanded from the MAC, so every byte of the token is bound to the key while
+//! verifying hashes 29 bytes rather than the whole token (hundreds of bytes). Tokens of 256
+//! characters or more are two base64 segments joined, the first ending in `=`, as real tokens
+//! are: a client that mangles an inner `=` is caught. Any forged, truncated or altered token
+//! fails the MAC or the filler comparison.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -21,17 +24,24 @@ pub const MIN_AWS_TOKEN_LEN: usize = 40;
 pub const MAX_AWS_TOKEN_LEN: usize = 2048;
 
 const MAC_LEN: usize = 16;
+/// Bytes before the filler: marker, version, provider, task id.
+const HEADER_LEN: usize = 3 + 1 + 1 + 8;
+/// Random bytes after the header that the MAC covers (fewer in the shortest tokens).
+const NONCE_LEN: usize = 16;
+/// Most bytes a token decodes to.
+const MAX_AWS_TOKEN_BYTES: usize = MAX_AWS_TOKEN_LEN / 4 * 3;
 const ALIBABA_MAC_LEN: usize = 20;
 /// base64 of `v1#`.
 const ALIBABA_PREFIX: &str = "djEj";
 /// Longest Alibaba token looked at (flow names are at most 128 characters).
 const MAX_ALIBABA_TOKEN_LEN: usize = 1024;
-const FIXED_LEN: usize = 3 + 1 + 1 + 8 + MAC_LEN;
+const FIXED_LEN: usize = HEADER_LEN + MAC_LEN;
 const FIRST_SEGMENT_BYTES: usize = 134; // 180 base64 characters, the last one `=`
 const FIRST_SEGMENT_CHARS: usize = 180;
 const TWO_SEGMENT_MARK: u8 = (FIRST_SEGMENT_BYTES - 3) as u8;
 const TWO_SEGMENTS_FROM: usize = 256;
-const VERSION: u8 = 1;
+/// Version 2: the MAC covers the header and nonce, and the filler is expanded from it.
+const VERSION: u8 = 2;
 const AWS_TAG: u8 = 1;
 
 /// A token length the mock cannot mint.
@@ -105,10 +115,13 @@ impl TokenCodec {
         bytes[2] = if two_segments { TWO_SEGMENT_MARK } else { 0 };
         bytes[3] = VERSION;
         bytes[4] = AWS_TAG;
-        bytes[5..13].copy_from_slice(&id.to_be_bytes());
-        fill_random(&mut bytes[13..total - MAC_LEN]);
-        let tag = self.tag(&bytes[..total - MAC_LEN]);
-        bytes[total - MAC_LEN..].copy_from_slice(&tag[..MAC_LEN]);
+        bytes[5..HEADER_LEN].copy_from_slice(&id.to_be_bytes());
+        let (signed, rest) = bytes.split_at_mut(signed_len(total));
+        fill_random(&mut signed[HEADER_LEN..]);
+        let tag = self.tag(signed);
+        let (filler, mac) = rest.split_at_mut(rest.len() - MAC_LEN);
+        mac.copy_from_slice(&tag[..MAC_LEN]);
+        expand_filler(mac, filler);
         let token = if two_segments {
             let mut s = STANDARD.encode(&bytes[..FIRST_SEGMENT_BYTES]);
             STANDARD.encode_string(&bytes[FIRST_SEGMENT_BYTES..], &mut s);
@@ -158,17 +171,17 @@ impl TokenCodec {
         }
         let raw = token.as_bytes();
         let two_segments = raw.len() > FIRST_SEGMENT_CHARS && raw[FIRST_SEGMENT_CHARS - 1] == b'=';
-        let bytes = if two_segments {
-            let mut b = STANDARD.decode(&raw[..FIRST_SEGMENT_CHARS]).ok()?;
-            if b.len() != FIRST_SEGMENT_BYTES {
+        let mut buf = [0u8; MAX_AWS_TOKEN_BYTES];
+        let n = if two_segments {
+            let first = STANDARD.decode_slice(&raw[..FIRST_SEGMENT_CHARS], &mut buf).ok()?;
+            if first != FIRST_SEGMENT_BYTES {
                 return None;
             }
-            STANDARD.decode_vec(&raw[FIRST_SEGMENT_CHARS..], &mut b).ok()?;
-            b
+            first + STANDARD.decode_slice(&raw[FIRST_SEGMENT_CHARS..], &mut buf[first..]).ok()?
         } else {
-            STANDARD.decode(raw).ok()?
+            STANDARD.decode_slice(raw, &mut buf).ok()?
         };
-        let n = bytes.len();
+        let bytes = &buf[..n];
         if n < FIXED_LEN
             || bytes[0] != 0x01
             || bytes[1] != 0x00
@@ -178,10 +191,15 @@ impl TokenCodec {
             return None;
         }
         let provider = provider_from_tag(bytes[4])?;
-        let mut mac = self.mac.clone();
-        mac.update(&bytes[..n - MAC_LEN]);
-        mac.verify_truncated_left(&bytes[n - MAC_LEN..]).ok()?;
-        let id = u64::from_be_bytes(bytes[5..13].try_into().ok()?);
+        let (signed, rest) = bytes.split_at(signed_len(n));
+        let (filler, mac) = rest.split_at(rest.len() - MAC_LEN);
+        let mut check = self.mac.clone();
+        check.update(signed);
+        check.verify_truncated_left(mac).ok()?;
+        if !filler_matches(mac, filler) {
+            return None;
+        }
+        let id = u64::from_be_bytes(bytes[5..HEADER_LEN].try_into().ok()?);
         Some((provider, id))
     }
 
@@ -213,6 +231,57 @@ impl TokenCodec {
         mac.update(data);
         mac.finalize().into_bytes().into()
     }
+}
+
+/// Bytes the MAC covers in a token of `total` bytes: the header and the nonce.
+fn signed_len(total: usize) -> usize {
+    HEADER_LEN + NONCE_LEN.min(total - FIXED_LEN)
+}
+
+/// The filler's generator, seeded by the MAC (splitmix64, 8 bytes a step): a forger who
+/// cannot make the MAC cannot make the filler either, and checking it costs no hashing.
+struct FillerStream(u64);
+
+impl FillerStream {
+    fn new(mac: &[u8]) -> FillerStream {
+        let mut word = [0u8; 8];
+        let mut seed = 0u64;
+        for chunk in mac.chunks(8) {
+            word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            seed = seed.rotate_left(17) ^ u64::from_le_bytes(word);
+        }
+        let _ = word;
+        FillerStream(seed)
+    }
+
+    fn next_word(&mut self) -> [u8; 8] {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)).to_le_bytes()
+    }
+}
+
+fn expand_filler(mac: &[u8], filler: &mut [u8]) {
+    let mut stream = FillerStream::new(mac);
+    for chunk in filler.chunks_mut(8) {
+        let word = stream.next_word();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+}
+
+fn filler_matches(mac: &[u8], filler: &[u8]) -> bool {
+    let mut stream = FillerStream::new(mac);
+    let mut chunks = filler.chunks_exact(8);
+    let mut diff = 0u64;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        diff |= word ^ u64::from_le_bytes(stream.next_word());
+    }
+    let tail = chunks.remainder();
+    diff == 0 && tail == &stream.next_word()[..tail.len()]
 }
 
 fn provider_from_tag(tag: u8) -> Option<Provider> {
@@ -258,6 +327,29 @@ mod tests {
         assert_eq!(codec.verify(&forged), None);
         assert_eq!(TokenCodec::random().verify(&t), None);
         assert_eq!(codec.verify(&t[..t.len() - 4]), None);
+    }
+
+    #[test]
+    fn any_changed_byte_is_rejected_at_every_length() {
+        let codec = TokenCodec::random();
+        for len in [40, 44, 48, 80, 252, 256, 680, 2048] {
+            let token = codec.mint_aws(9, len).unwrap();
+            let mut raw = token.clone().into_bytes();
+            for i in 0..raw.len() {
+                if raw[i] == b'=' {
+                    continue;
+                }
+                let original = raw[i];
+                raw[i] = if original == b'A' { b'B' } else { b'A' };
+                let changed = std::str::from_utf8(&raw).unwrap();
+                // A change in a last character's unused bits decodes to the same bytes, and
+                // base64 rejects it as non-canonical; either way it must not verify as another
+                // token.
+                assert_ne!(codec.verify(changed), Some((Provider::Aws, 9)), "len {len}, char {i}");
+                raw[i] = original;
+            }
+            assert_eq!(codec.verify(&token), Some((Provider::Aws, 9)));
+        }
     }
 
     #[test]

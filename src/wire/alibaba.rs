@@ -3,6 +3,8 @@
 //! Pure functions: no state, no I/O. The mock runs the parsers; the checker builds requests
 //! with [`encode_params`] and reads answers with [`decode_response`].
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -16,6 +18,7 @@ use crate::contract::{Action, Bound, ErrorSpec, Operation};
 
 /// Header carrying the request id on every answer.
 pub const REQUEST_ID_HEADER: &str = "x-acs-request-id";
+const REQUEST_ID: http::HeaderName = http::HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// A rejection: the catalogue entry and its rendered message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,30 +41,31 @@ impl AlibabaError {
     }
 }
 
-/// Request parameters, query then body, decoded, in arrival order.
+/// Request parameters, query then body, decoded, in arrival order; borrowed from the request
+/// where no decoding was needed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(pub Vec<(String, String)>);
+pub struct Params<'a>(pub Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl Params {
+impl Params<'_> {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
     }
 }
 
-/// A validated report.
+/// A validated report; its strings borrow from the parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlibabaCall {
+pub struct AlibabaCall<'a> {
     /// The operation.
     pub operation: &'static Operation,
     /// `TaskToken`, as sent (decoded).
-    pub task_token: String,
+    pub task_token: &'a str,
     /// `Output` (ReportTaskSucceeded).
-    pub output: Option<String>,
+    pub output: Option<&'a str>,
     /// `Error` (ReportTaskFailed).
-    pub error: Option<String>,
+    pub error: Option<&'a str>,
     /// `Cause` (ReportTaskFailed).
-    pub cause: Option<String>,
+    pub cause: Option<&'a str>,
 }
 
 /// Size, media type and parameter syntax: the request's parameters, merged and decoded.
@@ -78,7 +82,7 @@ pub struct AlibabaCall {
 /// assert_eq!(params.get("TaskToken"), Some("a+b"));
 /// assert_eq!(params.get("Output"), Some(r#"{"a":"b c"}"#));
 /// ```
-pub fn parse_params(req: &Request<Bytes>) -> Result<Params, AlibabaError> {
+pub fn parse_params(req: &Request<Bytes>) -> Result<Params<'_>, AlibabaError> {
     let body = req.body();
     if body.len() > MAX_REQUEST_BYTES {
         return Err(too_large(MAX_REQUEST_BYTES));
@@ -92,14 +96,15 @@ pub fn parse_params(req: &Request<Bytes>) -> Result<Params, AlibabaError> {
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-        match content_type.as_deref() {
-            Some("application/x-www-form-urlencoded") => {
+            .map(|v| v.split(';').next().unwrap_or("").trim());
+        let is = |expected: &str| content_type.is_some_and(|c| c.eq_ignore_ascii_case(expected));
+        match () {
+            () if is("application/x-www-form-urlencoded") => {
                 let text = std::str::from_utf8(body).map_err(|_| invalid())?;
                 decode_form(text, &mut pairs)?;
             }
-            Some("application/json") => decode_json(body, &mut pairs)?,
-            _ => return Err(AlibabaError::plain(&UNSUPPORTED_MEDIA_TYPE)),
+            () if is("application/json") => decode_json(body, &mut pairs)?,
+            () => return Err(AlibabaError::plain(&UNSUPPORTED_MEDIA_TYPE)),
         }
     }
     for (i, (key, _)) in pairs.iter().enumerate() {
@@ -113,7 +118,7 @@ pub fn parse_params(req: &Request<Bytes>) -> Result<Params, AlibabaError> {
 /// `Action` then `Version`: which operation the request names. The parameters decide; an
 /// ACS3-signed request names them in the `x-acs-action` and `x-acs-version` headers instead.
 pub fn parse_operation(
-    params: &Params,
+    params: &Params<'_>,
     headers: &http::HeaderMap,
 ) -> Result<&'static Operation, AlibabaError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -134,11 +139,11 @@ pub fn parse_operation(
 
 /// Required parameters (in model order), then ranges: the call. `output_max` is the flavour's
 /// `Output` limit in UTF-8 bytes.
-pub fn parse_call(
+pub fn parse_call<'a>(
     operation: &'static Operation,
-    params: &Params,
+    params: &'a Params<'_>,
     output_max: usize,
-) -> Result<AlibabaCall, AlibabaError> {
+) -> Result<AlibabaCall<'a>, AlibabaError> {
     for member in operation.members {
         if member.required && params.get(member.name).is_none() {
             return Err(missing(member.name));
@@ -154,7 +159,7 @@ pub fn parse_call(
             return Err(invalid());
         }
     }
-    let get = |name: &str| params.get(name).map(str::to_owned);
+    let get = |name: &str| params.get(name);
     let (output, error, cause) = match operation.action {
         Action::Succeed => (get("Output"), None, None),
         Action::Fail => (None, get("Error"), get("Cause")),
@@ -224,14 +229,17 @@ fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<
     let headers = response.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert(REQUEST_ID_HEADER, v);
+        headers.insert(REQUEST_ID, v);
     }
     response
 }
 
 /// Splits `a=b&c=d` into decoded pairs (`+` is a space); bad escapes or non-UTF-8 are
 /// `InvalidArgument`.
-fn decode_form(text: &str, out: &mut Vec<(String, String)>) -> Result<(), AlibabaError> {
+fn decode_form<'a>(
+    text: &'a str,
+    out: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>,
+) -> Result<(), AlibabaError> {
     for part in text.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         out.push((decode_component(k)?, decode_component(v)?));
@@ -239,7 +247,7 @@ fn decode_form(text: &str, out: &mut Vec<(String, String)>) -> Result<(), Alibab
     Ok(())
 }
 
-fn decode_component(s: &str) -> Result<String, AlibabaError> {
+fn decode_component(s: &str) -> Result<Cow<'_, str>, AlibabaError> {
     let bytes = s.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'%'
@@ -249,14 +257,21 @@ fn decode_component(s: &str) -> Result<String, AlibabaError> {
             return Err(invalid());
         }
     }
-    let decode = |t: &str| percent_decode_str(t).decode_utf8().map(|c| c.into_owned());
-    let decoded = if s.contains('+') { decode(&s.replace('+', " ")) } else { decode(s) };
-    decoded.map_err(|_| invalid())
+    if s.contains('+') {
+        let spaced = s.replace('+', " ");
+        let decoded = percent_decode_str(&spaced).decode_utf8().map_err(|_| invalid())?;
+        Ok(Cow::Owned(decoded.into_owned()))
+    } else {
+        percent_decode_str(s).decode_utf8().map_err(|_| invalid())
+    }
 }
 
 /// A JSON object body: each member a parameter (strings as they are, numbers and booleans
 /// as their JSON text); anything else is `InvalidArgument`.
-fn decode_json(body: &[u8], out: &mut Vec<(String, String)>) -> Result<(), AlibabaError> {
+fn decode_json(
+    body: &[u8],
+    out: &mut Vec<(Cow<'_, str>, Cow<'_, str>)>,
+) -> Result<(), AlibabaError> {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
         return Err(invalid());
     };
@@ -267,7 +282,7 @@ fn decode_json(body: &[u8], out: &mut Vec<(String, String)>) -> Result<(), Aliba
             Value::Bool(b) => b.to_string(),
             _ => return Err(invalid()),
         };
-        out.push((k, v));
+        out.push((Cow::Owned(k), Cow::Owned(v)));
     }
     Ok(())
 }

@@ -3,9 +3,13 @@
 //! Pure functions: no state, no I/O. The mock runs them on requests; the checker runs the
 //! encoders to build requests and reads responses with [`decode_response`].
 
+use std::borrow::Cow;
+use std::fmt;
+
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use serde_json::{Map, Value};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 
 use crate::contract::aws::{
     self, CONTENT_TYPE, INVALID_OUTPUT, MAX_REQUEST_BYTES, SERIALIZATION, TOO_LARGE_BODY,
@@ -15,8 +19,11 @@ use crate::contract::{Bound, ErrorSpec, Operation};
 
 /// Header naming the operation.
 pub const TARGET_HEADER: &str = "x-amz-target";
+/// [`TARGET_HEADER`] as a header name (looked up without parsing the name each time).
+pub const TARGET: HeaderName = HeaderName::from_static(TARGET_HEADER);
 /// Header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// A rejection: which catalogue error, with its rendered message (if the error has one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,28 +48,206 @@ impl AwsError {
     }
 }
 
-/// A request that passed the framework checks (size, JSON, target): its operation and members.
+/// A request that passed the framework checks (size, JSON, target): its operation and the
+/// members any operation may read, borrowed from the body where JSON escapes allow.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     /// The operation `X-Amz-Target` names.
     pub operation: &'static Operation,
-    /// The body's members.
-    pub body: Map<String, Value>,
+    members: Body<'a>,
 }
 
-/// A fully validated call.
+/// A fully validated call; its strings borrow from the request body unless they had escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsCall {
+pub struct AwsCall<'a> {
     /// The operation.
     pub operation: &'static Operation,
     /// `taskToken`.
-    pub task_token: String,
+    pub task_token: Cow<'a, str>,
     /// `output`, decoded (SendTaskSuccess).
-    pub output: Option<String>,
+    pub output: Option<Cow<'a, str>>,
     /// `error` (SendTaskFailure).
-    pub error: Option<String>,
+    pub error: Option<Cow<'a, str>>,
     /// `cause` (SendTaskFailure).
-    pub cause: Option<String>,
+    pub cause: Option<Cow<'a, str>>,
+}
+
+impl AwsCall<'_> {
+    /// The call with its strings copied out of the request body.
+    pub fn into_owned(self) -> AwsCall<'static> {
+        let own = |s: Option<Cow<'_, str>>| s.map(|s| Cow::Owned(s.into_owned()));
+        AwsCall {
+            operation: self.operation,
+            task_token: Cow::Owned(self.task_token.into_owned()),
+            output: own(self.output),
+            error: own(self.error),
+            cause: own(self.cause),
+        }
+    }
+}
+
+/// Every member name of every AWS operation: their values are kept while the body is parsed;
+/// other members are only checked to be well-formed JSON (a unit test keeps this list complete).
+const MEMBER_NAMES: [&str; 4] = ["taskToken", "output", "error", "cause"];
+
+/// The values of [`MEMBER_NAMES`] in a body (a repeated member counts as its last value).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Body<'a>([Option<MemberValue<'a>>; MEMBER_NAMES.len()]);
+
+/// A member's value, as far as the member types care: null, a string, or anything else.
+#[derive(Debug, Clone, PartialEq)]
+enum MemberValue<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Body<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Body<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body<'de>, A::Error> {
+                let mut body = Body::default();
+                while let Some(Key(member)) = map.next_key()? {
+                    match member {
+                        Some(i) => body.0[i] = Some(map.next_value()?),
+                        None => {
+                            map.next_value::<Strict>()?;
+                        }
+                    }
+                }
+                Ok(body)
+            }
+        }
+        deserializer.deserialize_any(Object)
+    }
+}
+
+/// A member name: its index in [`MEMBER_NAMES`], or `None` for any other name.
+struct Key(Option<usize>);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(Key(MEMBER_NAMES.iter().position(|m| *m == name)))
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
+}
+
+impl<'de> Deserialize<'de> for MemberValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Value;
+        impl<'de> Visitor<'de> for Value {
+            type Value = MemberValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(MemberValue::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(MemberValue::Str(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(MemberValue::Str(Cow::Owned(s)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MemberValue::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MemberValue::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MemberValue::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MemberValue::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MemberValue::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MemberValue::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Strict::drain_seq(seq).map(|_| MemberValue::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Strict::drain_map(map).map(|_| MemberValue::Other)
+            }
+        }
+        deserializer.deserialize_any(Value)
+    }
+}
+
+/// Any JSON value, read in full: its strings are decoded (so a lone surrogate is an error, as
+/// it is in a member), unlike [`serde::de::IgnoredAny`], which skips escapes unchecked.
+struct Strict;
+
+impl Strict {
+    fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Strict, A::Error> {
+        while seq.next_element::<Strict>()?.is_some() {}
+        Ok(Strict)
+    }
+
+    fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Strict, A::Error> {
+        while map.next_key::<Strict>()?.is_some() {
+            map.next_value::<Strict>()?;
+        }
+        Ok(Strict)
+    }
+}
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = Strict;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Strict, E> {
+                Ok(Strict)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Strict, E> {
+                Ok(Strict)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Strict, E> {
+                Ok(Strict)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Strict, E> {
+                Ok(Strict)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Strict, E> {
+                Ok(Strict)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Strict, E> {
+                Ok(Strict)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Strict, E> {
+                Ok(Strict)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Strict, A::Error> {
+                Strict::drain_seq(seq)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Strict, A::Error> {
+                Strict::drain_map(map)
+            }
+        }
+        deserializer.deserialize_any(Any)
+    }
 }
 
 /// Size, JSON, then target: the checks that come before authentication.
@@ -78,32 +263,31 @@ pub struct AwsCall {
 /// let env = aws::parse_envelope(&req).unwrap();
 /// assert_eq!(env.operation.name, "SendTaskHeartbeat");
 /// ```
-pub fn parse_envelope(req: &Request<Bytes>) -> Result<Envelope, AwsError> {
+pub fn parse_envelope(req: &Request<Bytes>) -> Result<Envelope<'_>, AwsError> {
     if req.body().len() > MAX_REQUEST_BYTES {
         return Err(AwsError::plain(&aws::REQUEST_TOO_LARGE));
     }
-    let body = match serde_json::from_slice::<Value>(req.body()) {
-        Ok(Value::Object(map)) => map,
-        _ => return Err(AwsError::plain(&SERIALIZATION)),
-    };
+    let members = serde_json::from_slice::<Body<'_>>(req.body())
+        .map_err(|_| AwsError::plain(&SERIALIZATION))?;
     let operation = req
         .headers()
-        .get(TARGET_HEADER)
+        .get(&TARGET)
         .and_then(|v| v.to_str().ok())
         .and_then(|t| aws::CONTRACT.operation_by_wire_name(t))
         .ok_or_else(|| AwsError::plain(&UNKNOWN_OPERATION))?;
-    Ok(Envelope { operation, body })
+    Ok(Envelope { operation, members })
 }
 
 /// Member types, then model validation: an envelope to a call.
-pub fn parse_call(envelope: Envelope) -> Result<AwsCall, AwsError> {
-    let Envelope { operation, mut body } = envelope;
-    let mut values: Vec<Option<String>> = Vec::with_capacity(operation.members.len());
+pub fn parse_call(envelope: Envelope<'_>) -> Result<AwsCall<'_>, AwsError> {
+    let Envelope { operation, mut members } = envelope;
+    let mut values: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(operation.members.len());
     for member in operation.members {
-        match body.remove(member.name) {
-            None | Some(Value::Null) => values.push(None),
-            Some(Value::String(s)) => values.push(Some(s)),
-            Some(_) => return Err(AwsError::plain(&SERIALIZATION)),
+        let slot = MEMBER_NAMES.iter().position(|m| *m == member.name);
+        match slot.and_then(|i| members.0[i].take()) {
+            None | Some(MemberValue::Null) => values.push(None),
+            Some(MemberValue::Str(s)) => values.push(Some(s)),
+            Some(MemberValue::Other) => return Err(AwsError::plain(&SERIALIZATION)),
         }
     }
     let mut violations = Vec::new();
@@ -202,7 +386,7 @@ fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<
     let headers: &mut HeaderMap = response.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert(REQUEST_ID_HEADER, v);
+        headers.insert(REQUEST_ID, v);
     }
     response
 }
@@ -244,7 +428,7 @@ pub fn encode_raw(target: &str, body: Bytes) -> Request<Bytes> {
     let headers = request.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(target) {
-        headers.insert(TARGET_HEADER, v);
+        headers.insert(TARGET, v);
     }
     request
 }
@@ -328,8 +512,8 @@ mod tests {
             .unwrap()
     }
 
-    fn call(target: &str, body: &str) -> Result<AwsCall, AwsError> {
-        parse_envelope(&req(target, body)).and_then(parse_call)
+    fn call(target: &str, body: &str) -> Result<AwsCall<'static>, AwsError> {
+        parse_envelope(&req(target, body)).and_then(parse_call).map(AwsCall::into_owned)
     }
 
     #[test]
@@ -360,6 +544,53 @@ mod tests {
             proptest::prop_assert!(escaped.is_ascii());
             let decoded: String = serde_json::from_str(&escaped).unwrap();
             proptest::prop_assert_eq!(decoded, s);
+        }
+    }
+
+    #[test]
+    fn the_body_is_strict_json_everywhere_not_only_in_known_members() {
+        let heartbeat = "AWSStepFunctions.SendTaskHeartbeat";
+        for body in [
+            r#"{"taskToken":"\ud800"}"#,
+            r#"{"taskToken":"t","x":"\udc00"}"#,
+            r#"{"taskToken":"t","x":{"y":["\ud83d"]}}"#,
+            r#"{"taskToken":"t","\ud800":1}"#,
+            r#"{"taskToken":"t","x":1e400}"#,
+            r#"{"taskToken":"t","x":[1,]}"#,
+            r#"{"taskToken":"t"} x"#,
+            r#"{"taskToken":"t","taskToken"}"#,
+        ] {
+            let e = call(heartbeat, body).unwrap_err();
+            assert_eq!(e.spec.code, "SerializationException", "{body}");
+        }
+        let not_utf8 = Request::post("/")
+            .header("X-Amz-Target", heartbeat)
+            .body(Bytes::from_static(b"{\"taskToken\":\"\xff\"}"))
+            .unwrap();
+        let e = parse_envelope(&not_utf8).and_then(parse_call).unwrap_err();
+        assert_eq!(e.spec.code, "SerializationException");
+        let deep = format!("{{\"taskToken\":\"t\",\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(call(heartbeat, &deep).unwrap_err().spec.code, "SerializationException");
+    }
+
+    #[test]
+    fn a_repeated_member_counts_as_its_last_value() {
+        let c = call("AWSStepFunctions.SendTaskHeartbeat", r#"{"taskToken":1,"taskToken":"b"}"#);
+        assert_eq!(c.unwrap().task_token, "b");
+        let e = call("AWSStepFunctions.SendTaskHeartbeat", r#"{"taskToken":"a","taskToken":1}"#);
+        assert_eq!(e.unwrap_err().spec.code, "SerializationException");
+        let c = call("AWSStepFunctions.SendTaskHeartbeat", r#"{"taskToken":"a","taskToken":null}"#);
+        assert_eq!(c.unwrap_err().spec.code, "ValidationException");
+        let c = call("AWSStepFunctions.SendTaskHeartbeat", r#"{"task\u0054oken":"\u0041"}"#);
+        assert_eq!(c.unwrap().task_token, "A");
+    }
+
+    #[test]
+    fn member_names_cover_every_operation() {
+        for operation in aws::CONTRACT.operations {
+            for member in operation.members {
+                assert!(MEMBER_NAMES.contains(&member.name), "{}", member.name);
+            }
         }
     }
 

@@ -1016,7 +1016,9 @@ fn params(provider: Provider, req: &Req) -> Members {
             _ => Members::None,
         },
         Provider::Alibaba => match ali_wire::parse_params(req) {
-            Ok(p) => Members::Params(p.0),
+            Ok(p) => Members::Params(
+                p.0.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+            ),
             Err(_) => Members::None,
         },
     }
