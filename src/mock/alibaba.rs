@@ -86,9 +86,7 @@ fn apply(
     let output_error = call.output.and_then(crate::wire::json_error);
     let completion = match operation.action {
         Action::Succeed => Completion::Succeed { output: call.output.unwrap_or("") },
-        Action::Fail => {
-            Completion::Fail { error: call.error, cause: call.cause }
-        }
+        Action::Fail => Completion::Fail { error: call.error, cause: call.cause },
         Action::Heartbeat => Completion::Heartbeat,
     };
     mock.store()

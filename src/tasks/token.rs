@@ -207,7 +207,9 @@ impl TokenCodec {
         if token.len() > MAX_ALIBABA_TOKEN_LEN {
             return None;
         }
-        let plain = String::from_utf8(STANDARD.decode(token).ok()?).ok()?;
+        let mut buf = [0u8; MAX_ALIBABA_TOKEN_LEN / 4 * 3];
+        let n = STANDARD.decode_slice(token, &mut buf).ok()?;
+        let plain = std::str::from_utf8(&buf[..n]).ok()?;
         let (text, mac) = plain.rsplit_once('#')?;
         let mut parts = text.split('#');
         let (version, _flow, execution, event) =
@@ -215,13 +217,13 @@ impl TokenCodec {
         if version != "v1" || parts.next().is_some() || event.parse::<u64>().is_err() {
             return None;
         }
-        let mac = STANDARD.decode(mac).ok()?;
-        if mac.len() != ALIBABA_MAC_LEN {
+        let mut sent = [0u8; 32];
+        if STANDARD.decode_slice(mac, &mut sent).ok()? != ALIBABA_MAC_LEN {
             return None;
         }
         let mut check = self.mac.clone();
         check.update(text.as_bytes());
-        check.verify_truncated_left(&mac).ok()?;
+        check.verify_truncated_left(&sent[..ALIBABA_MAC_LEN]).ok()?;
         let id_hex = execution.rsplit('-').next()?;
         u64::from_str_radix(id_hex, 16).ok()
     }

@@ -191,9 +191,12 @@ pub fn too_large(limit: usize) -> AlibabaError {
 
 /// 200 `{"EventId":n,"RequestId":"…"}`.
 pub fn success(event_id: u64, request_id: &str) -> Response<Bytes> {
-    let mut body = format!("{{\"EventId\":{event_id},\"RequestId\":");
-    body.push_str(&serde_json::to_string(request_id).unwrap_or_default());
-    body.push('}');
+    let mut body = Vec::with_capacity(96);
+    body.extend_from_slice(b"{\"EventId\":");
+    body.extend_from_slice(event_id.to_string().as_bytes());
+    body.extend_from_slice(b",\"RequestId\":");
+    push_json(&mut body, request_id);
+    body.push(b'}');
     json_response(StatusCode::OK, Bytes::from(body), request_id)
 }
 
@@ -249,10 +252,9 @@ fn decode_form<'a>(
 
 fn decode_component(s: &str) -> Result<Cow<'_, str>, AlibabaError> {
     let bytes = s.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'%'
-            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    for (i, _) in s.match_indices('%') {
+        if !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
         {
             return Err(invalid());
         }
