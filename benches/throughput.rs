@@ -26,8 +26,9 @@
 //!   absolute requests/s depend on the machine; the figure to watch is the **ratio**
 //!   mock/baseline, where the baseline is a minimal hyper server that reads the body and
 //!   answers `200 {}` with the same headers and no work. Each round runs both servers on the
-//!   same requests, the baseline first in odd rounds and the mock first in even ones; the
-//!   ratio is the median of the per-round ratios, the other figures the median of rounds.
+//!   same requests, taking turns in slices of 0.5 s (which one goes first alternates), so that
+//!   a change in the machine's speed lands on both alike; the ratio is the median of the
+//!   per-round ratios, the other figures the median of rounds.
 //!   Target: ratio at least 0.8.
 //! * `heartbeat` cycles `SendTaskHeartbeat` over 10,000 live tokens; `success` sends
 //!   `SendTaskSuccess` with a fresh token per request (each token is used exactly once
@@ -68,6 +69,8 @@ const SUCCESS_POOL_MIN: usize = 20_000;
 const SUCCESS_POOL_MAX: usize = 3_000_000;
 /// Requests/s assumed for sizing success pools when no scenario has run yet.
 const UNMEASURED_RATE_GUESS: f64 = 150_000.0;
+/// Length of one turn of a server within a round.
+const SLICE: Duration = Duration::from_millis(500);
 /// Unmeasured heartbeat load on each server before the first timed run.
 const WARMUP: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -443,6 +446,17 @@ struct Run {
 }
 
 impl Run {
+    /// This run followed by `other` against the same server, as one run.
+    fn merge(mut self, other: Run) -> Run {
+        self.completed += other.completed;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies_us.extend(other.latencies_us);
+        self.latencies_us.sort_unstable();
+        self.exhausted |= other.exhausted;
+        self
+    }
+
     fn rate(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -464,10 +478,10 @@ struct ConnectionStats {
     latencies_us: Vec<u32>,
 }
 
-/// Drives `workload` against `address` on `connections` keep-alive connections for `duration`.
+/// Drives `feed` against `address` on `connections` keep-alive connections for `duration`.
 async fn drive(
     address: SocketAddr,
-    workload: Arc<Workload>,
+    feed: Arc<Feed>,
     connections: usize,
     duration: Duration,
 ) -> Result<Run, BoxError> {
@@ -476,7 +490,6 @@ async fn drive(
         senders.push(connect(address).await?);
     }
     let host = HeaderValue::from_str(&address.to_string())?;
-    let feed = Arc::new(Feed::new(workload));
     let started = Instant::now();
     let deadline = started + duration;
     let mut workers = JoinSet::new();
@@ -629,7 +642,7 @@ impl Scenario {
     }
 }
 
-/// Runs `rounds` rounds of baseline and mock (in alternating order); `workload` gives each round its requests,
+/// Runs `rounds` rounds of baseline and mock taking turns; `workload` gives each round its requests,
 /// knowing the rounds before it.
 async fn run_scenario(
     name: &'static str,
@@ -641,17 +654,27 @@ async fn run_scenario(
     for round in 1..=settings.rounds {
         let requests = workload(&rounds)?;
         let (connections, duration) = (settings.connections, settings.duration);
-        // Odd rounds run the baseline first, even rounds the mock first, so that whatever
-        // drifts during a round (caches, frequency, the allocator) favours neither.
-        let (baseline, mock) = if round % 2 == 1 {
-            let baseline = drive(servers.baseline, requests.clone(), connections, duration).await?;
-            let mock = drive(servers.mock.address(), requests, connections, duration).await?;
-            (baseline, mock)
-        } else {
-            let mock =
-                drive(servers.mock.address(), requests.clone(), connections, duration).await?;
-            let baseline = drive(servers.baseline, requests, connections, duration).await?;
-            (baseline, mock)
+        // The two servers take turns in slices of about SLICE, the first turn alternating
+        // from slice to slice, so that a change in the machine's speed during a round (these
+        // shared machines have them) lands on both alike.
+        let slices = (duration.as_secs_f64() / SLICE.as_secs_f64()).round().max(1.0) as u32;
+        let slice = duration / slices;
+        let feeds = [Arc::new(Feed::new(requests.clone())), Arc::new(Feed::new(requests))];
+        let addresses = [servers.baseline, servers.mock.address()];
+        let mut runs: [Option<Run>; 2] = [None, None];
+        for n in 0..slices {
+            let first = (round as u32 + n) % 2;
+            for which in [first, 1 - first] {
+                let which = which as usize;
+                let run = drive(addresses[which], feeds[which].clone(), connections, slice).await?;
+                runs[which] = Some(match runs[which].take() {
+                    Some(before) => before.merge(run),
+                    None => run,
+                });
+            }
+        }
+        let [Some(baseline), Some(mock)] = runs else {
+            return Err("a round ran no slice".into());
         };
         eprintln!(
             "{name} round {round}: baseline {:.0} req/s, mock {:.0} req/s",
@@ -684,7 +707,8 @@ async fn run_all(servers: &Servers, settings: &Settings) -> Result<ThroughputRep
     let mock: &Mock = &servers.mock;
     let heartbeat = Arc::new(Workload::heartbeat(mock, HEARTBEAT_TASKS)?);
     for address in [servers.baseline, servers.mock.address()] {
-        drive(address, heartbeat.clone(), settings.connections, WARMUP).await?;
+        drive(address, Arc::new(Feed::new(heartbeat.clone())), settings.connections, WARMUP)
+            .await?;
     }
     let mut scenarios = Vec::new();
     if settings.runs("heartbeat") {
