@@ -59,16 +59,21 @@ struct Ring {
     oldest: usize,
 }
 
-/// One journalled request, in buffers of its own (never sharing the connection's read buffer).
+/// One journalled request, in one buffer of its own (never sharing the connection's read
+/// buffer): method, path, operation and body prefix back to back, so that recording writes
+/// consecutive memory.
 #[derive(Debug, Default)]
 struct Slot {
     seq: u64,
     at_ms: u64,
     provider: Option<Provider>,
-    method: String,
-    path: String,
-    operation: Option<String>,
-    body: Vec<u8>,
+    /// Method, path, operation, body prefix.
+    text: Vec<u8>,
+    /// Where the path, the operation and the body prefix start in `text`.
+    path_at: u32,
+    operation_at: u32,
+    body_at: u32,
+    has_operation: bool,
     body_bytes: usize,
     status: u16,
     error_code: Option<&'static str>,
@@ -92,23 +97,19 @@ pub(crate) struct Record<'a> {
 
 impl Slot {
     fn fill(&mut self, seq: u64, record: &Record<'_>) {
+        let text = &mut self.text;
+        text.clear();
+        text.extend_from_slice(record.method.as_str().as_bytes());
+        self.path_at = offset(text);
+        text.extend_from_slice(record.uri.path_and_query().map_or("", |p| p.as_str()).as_bytes());
+        self.operation_at = offset(text);
+        text.extend_from_slice(record.operation.unwrap_or_default());
+        self.body_at = offset(text);
+        text.extend_from_slice(&record.body[..record.body.len().min(BODY_PREFIX_BYTES)]);
+        self.has_operation = record.operation.is_some();
         self.seq = seq;
         self.at_ms = record.at_ms;
         self.provider = Some(record.provider);
-        self.method.clear();
-        self.method.push_str(record.method.as_str());
-        self.path.clear();
-        self.path.push_str(record.uri.path_and_query().map_or("", |p| p.as_str()));
-        match (record.operation, &mut self.operation) {
-            (None, op) => *op = None,
-            (Some(sent), Some(op)) => {
-                op.clear();
-                op.push_str(&String::from_utf8_lossy(sent));
-            }
-            (Some(sent), op) => *op = Some(String::from_utf8_lossy(sent).into_owned()),
-        }
-        self.body.clear();
-        self.body.extend_from_slice(&record.body[..record.body.len().min(BODY_PREFIX_BYTES)]);
         self.body_bytes = record.body.len();
         self.status = record.status;
         self.error_code = record.error_code;
@@ -116,20 +117,30 @@ impl Slot {
     }
 
     fn entry(&self) -> JournalEntry {
+        let part = |from: u32, to: u32| {
+            let (from, to) = (from as usize, to as usize);
+            String::from_utf8_lossy(self.text.get(from..to).unwrap_or_default()).into_owned()
+        };
         JournalEntry {
             seq: self.seq,
             at_ms: self.at_ms,
             provider: self.provider.unwrap_or(Provider::Aws),
-            method: self.method.clone(),
-            path: self.path.clone(),
-            operation: self.operation.clone(),
-            body: String::from_utf8_lossy(&self.body).into_owned(),
+            method: part(0, self.path_at),
+            path: part(self.path_at, self.operation_at),
+            operation: self.has_operation.then(|| part(self.operation_at, self.body_at)),
+            body: part(self.body_at, offset(&self.text)),
             body_bytes: self.body_bytes,
             status: self.status,
             error_code: self.error_code.map(str::to_owned),
             task_id: self.task_id,
         }
     }
+}
+
+/// The end of `text` as an offset (a slot holds well under 4 GiB: a method, a URI, a header
+/// value and at most [`BODY_PREFIX_BYTES`]).
+fn offset(text: &[u8]) -> u32 {
+    u32::try_from(text.len()).unwrap_or(u32::MAX)
 }
 
 /// The journal's contents.
