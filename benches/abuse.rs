@@ -23,9 +23,9 @@
 //!    normal client served while they are open, and none still open 7 s after the last one
 //!    connected. Then 12,100 connections against the 12,000 cap: exactly the 100 over it
 //!    must get `HTTP/1.1 503` and be closed. Connections are opened 64 at a time, each batch
-//!    accepted before the next: the server listens with tokio's backlog of 128, and a burst
-//!    past it has SYNs dropped and retried after 1 s, which would stretch the opening past
-//!    the 5 s timeout and measure the kernel's queue rather than the server.
+//!    accepted before the next, so that the figures measure the server rather than the
+//!    kernel's accept queue (the server listens with a backlog of 4096; a SYN dropped on a
+//!    full queue is retried after 1 s, which would stretch the opening past the 5 s timeout).
 //! 4. **Task flood**: `POST /_mock/tasks` on 32 keep-alive connections until the 300,000 cap
 //!    answers 409 naming it: tasks/s and RSS growth per task; then `POST /_mock/reset` and a
 //!    mint must work again. This one runs on a fresh server (same flags): the allocator of
@@ -36,11 +36,11 @@
 //! `SendTaskHeartbeat` with that token) runs every 200 ms from its own thread and must get
 //! 201 then 200 within 2 s each time. The one exception is the connection-cap window, where
 //! the server is full by design: there 20 raw clients that send a request as soon as they
-//! connect, then 20 normal clients, must be refused at once (a 503, or a transport error: the
-//! server writes its 503 the moment it accepts, before reading any request, and a hyper-based
-//! client such as reqwest that has not yet sent its request takes that unsolicited answer as
-//! "received unexpected message from connection"; the row counts both), and the normal client
-//! must be served before and after.
+//! connect, then 20 normal clients, must be refused at once (a 503, or a transport error,
+//! counted apart: the server reads the request head, bounded, before writing its 503, so HTTP
+//! clients should read the 503; a version that answered before reading made reqwest report
+//! "received unexpected message from connection"), and the normal client must be served
+//! before and after.
 //!
 //! Reading the table printed at the end: one row per scenario, with what was expected, what
 //! came back, the server's RSS in MB before the scenario / at its peak (sampled every 5 ms) /
@@ -75,9 +75,8 @@ const AWS_TOO_LARGE: &str = "HTTP content length exceeded 1049600 bytes.";
 
 const IDLE_CONNECTIONS: usize = 10_000;
 const CAP_ATTEMPTS: usize = MAX_CONNECTIONS + 100;
-/// Connections opened at once, then accepted before the next batch: the server listens
-/// with tokio's default backlog of 128, and a SYN dropped on a full queue costs the client
-/// a 1 s retransmission.
+/// Connections opened at once, then accepted before the next batch: a SYN dropped on a full
+/// accept queue costs the client a 1 s retransmission.
 const CONNECT_BATCH: usize = 64;
 /// Descriptors kept free in this process beside the raw connections.
 const FD_RESERVE: usize = 1_000;

@@ -207,6 +207,31 @@ async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout_and_a_bus
 }
 
 #[tokio::test]
+async fn a_connection_that_never_sends_is_closed_at_the_header_timeout() {
+    let server = short_header_timeout().await;
+    let started = std::time::Instant::now();
+    let mut silent = TcpStream::connect(server.address()).await.unwrap();
+    assert!(closed(&mut silent).await, "the silent connection was not closed");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(250), "closed too early: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "closed too late: {elapsed:?}");
+}
+
+#[tokio::test]
+async fn stopping_the_server_closes_connections_that_sent_nothing() {
+    let server = MockServer::start().await; // header timeout 30 s
+    let mut silent = TcpStream::connect(server.address()).await.unwrap();
+    heartbeat_works(&server).await; // the silent connection has been accepted by now
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(3), server.shutdown())
+        .await
+        .expect("the server stopped in time")
+        .unwrap();
+    assert!(closed(&mut silent).await);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
 async fn garbage_bytes_get_a_clean_close_and_the_server_keeps_serving() {
     let server = MockServer::start().await;
     for garbage in

@@ -46,10 +46,10 @@ pub(super) struct Deadlines {
 }
 
 impl Deadlines {
-    /// A connection that has just opened: waiting for its first head.
-    pub(super) fn new(header: Duration, body: Duration) -> Deadlines {
+    /// A connection that opened at `start`: waiting for its first head since then.
+    pub(super) fn new(start: Instant, header: Duration, body: Duration) -> Deadlines {
         Deadlines {
-            start: Instant::now(),
+            start,
             // A zero timeout would make a deadline equal its own stamp; 1 ms is the resolution.
             header: header.max(Duration::from_millis(1)),
             body: body.max(Duration::from_millis(1)),
@@ -206,7 +206,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_awaited_head_expires_after_the_header_timeout() {
-        let deadlines = Deadlines::new(Duration::from_secs(5), Duration::from_secs(1));
+        let deadlines =
+            Deadlines::new(Instant::now(), Duration::from_secs(5), Duration::from_secs(1));
         let started = Instant::now();
         deadlines.watch().await;
         assert_eq!(started.elapsed(), Duration::from_secs(5));
@@ -214,8 +215,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_answer_restarts_the_head_deadline() {
-        let deadlines =
-            std::sync::Arc::new(Deadlines::new(Duration::from_secs(5), Duration::from_secs(1)));
+        let deadlines = std::sync::Arc::new(Deadlines::new(
+            Instant::now(),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        ));
         let started = Instant::now();
         let busy = deadlines.clone();
         tokio::spawn(async move {
@@ -233,8 +237,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn handling_has_no_deadline() {
-        let deadlines =
-            std::sync::Arc::new(Deadlines::new(Duration::from_secs(5), Duration::from_secs(1)));
+        let deadlines = std::sync::Arc::new(Deadlines::new(
+            Instant::now(),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        ));
         deadlines.busy();
         let watching = deadlines.clone();
         let watch = tokio::spawn(async move { watching.watch().await });

@@ -128,6 +128,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
+    // Dropped when the server stops: connections not yet handed to hyper close at once.
+    let (stopping, stopped) = tokio::sync::watch::channel(());
     let slots = Arc::new(Semaphore::new(mock.limits().max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -143,6 +145,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let accepted = tokio::time::Instant::now();
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             // At the cap: say so and close, rather than leave the client in the backlog.
             tracing::warn!(%peer, "connection cap reached; refusing a connection");
@@ -150,9 +153,23 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let state = Connection::new(mock.clone());
-        let connection = graceful.watch(connection(state.clone(), stream));
+        let (mock, watcher, mut stopped) = (mock.clone(), graceful.watcher(), stopped.clone());
         tokio::spawn(async move {
+            // No HTTP state (hyper's 8 KiB read buffer among it) until the first byte: an
+            // idle connection costs little, and one that never sends is closed at the header
+            // timeout as hyper would.
+            let header_timeout = mock.limits().header_read_timeout;
+            tokio::select! {
+                readable = tokio::time::timeout_at(accepted + header_timeout, stream.readable()) => {
+                    if !matches!(readable, Ok(Ok(()))) {
+                        tracing::debug!(%peer, "nothing received within the header timeout; closing");
+                        return;
+                    }
+                }
+                _ = stopped.changed() => return,
+            }
+            let state = Connection::new(mock, accepted);
+            let connection = watcher.watch(connection(state.clone(), stream));
             if let Err(e) = guarded(connection, &state.deadlines).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
@@ -160,6 +177,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    drop(stopping);
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
@@ -174,9 +192,10 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(mock: Mock) -> Arc<Connection> {
+    fn new(mock: Mock, opened: tokio::time::Instant) -> Arc<Connection> {
         let limits = mock.limits();
-        let deadlines = Deadlines::new(limits.header_read_timeout, limits.body_read_timeout);
+        let deadlines =
+            Deadlines::new(opened, limits.header_read_timeout, limits.body_read_timeout);
         Arc::new(Connection { mock, deadlines })
     }
 }
@@ -238,7 +257,7 @@ pub async fn serve_connection<IO>(mock: Mock, io: IO) -> Result<(), hyper::Error
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let state = Connection::new(mock);
+    let state = Connection::new(mock, tokio::time::Instant::now());
     guarded(connection(state.clone(), io), &state.deadlines).await
 }
 
