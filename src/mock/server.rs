@@ -159,18 +159,24 @@ pub async fn serve(
             // idle connection costs little, and one that never sends is closed at the header
             // timeout as hyper would.
             let header_timeout = mock.limits().header_read_timeout;
+            // A peek, not `readable()`: tokio reports a fresh socket readable before any data.
+            let mut first = [0u8; 1];
             tokio::select! {
-                readable = tokio::time::timeout_at(accepted + header_timeout, stream.readable()) => {
-                    if !matches!(readable, Ok(Ok(()))) {
+                peeked = tokio::time::timeout_at(accepted + header_timeout, stream.peek(&mut first)) => {
+                    if !matches!(peeked, Ok(Ok(1..))) {
                         tracing::debug!(%peer, "nothing received within the header timeout; closing");
                         return;
                     }
                 }
                 _ = stopped.changed() => return,
             }
-            let state = Connection::new(mock, accepted);
-            let connection = watcher.watch(connection(state.clone(), stream));
-            if let Err(e) = guarded(connection, &state.deadlines).await {
+            // Boxed: the task's own allocation stays the size of the wait above.
+            let served = Box::pin(async move {
+                let state = Connection::new(mock, accepted);
+                let connection = watcher.watch(connection(state.clone(), stream));
+                guarded(connection, &state.deadlines).await
+            });
+            if let Err(e) = served.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(permit);
