@@ -627,6 +627,12 @@ impl Row {
         }
     }
 
+    /// Failed before it started: the server still held connections from the scenario before.
+    fn unsettled(self) -> Row {
+        let got = "the server still held connections before the start".into();
+        self.judged(got, Rss::default(), &NormalTally::default(), false)
+    }
+
     fn judged(mut self, got: String, rss: Rss, normal: &NormalTally, ok: bool) -> Row {
         self.got = got;
         self.rss = Some(rss);
@@ -968,12 +974,7 @@ async fn idle_connections(server: &Server, count: usize) -> Row {
         "normal client served while open; all closed by the server, 0 open 7 s after the last connect",
     );
     if !server.settle(Duration::from_secs(15)).await {
-        return row.judged(
-            "the server still held connections before the start".into(),
-            Rss::default(),
-            &NormalTally::default(),
-            false,
-        );
+        return row.unsettled();
     }
     let measure = Measure::start(server, true);
     let opened = open_idle(server, count, Instant::now() + Duration::from_secs(30)).await;
@@ -1082,12 +1083,7 @@ async fn connection_cap(server: &Server) -> Row {
         ),
     );
     if !server.settle(Duration::from_secs(15)).await {
-        return row.judged(
-            "the server still held connections before the start".into(),
-            Rss::default(),
-            &NormalTally::default(),
-            false,
-        );
+        return row.unsettled();
     }
     let measure = Measure::start(server, false);
     let mut normal = NormalTally::default();

@@ -88,6 +88,8 @@ impl Deadlines {
     /// Runs for the life of the connection; returns when a head has been awaited for longer
     /// than the header timeout, and the connection should be closed.
     pub(super) async fn watch(&self) {
+        // The connection starts awaiting its first head. A body may start at any moment and
+        // must be looked at within its timeout: no sleep is longer than that.
         let sleep = tokio::time::sleep(self.header.min(self.body));
         tokio::pin!(sleep);
         loop {
@@ -112,13 +114,12 @@ impl Deadlines {
                             reader.wake();
                         }
                     }
-                    now + self.header.min(self.body)
+                    now + self.header
                 }
                 BODY => since + self.body,
                 // Handling, or an expired body being answered: look again later.
-                _ => now + self.header.min(self.body),
+                _ => now + self.header,
             };
-            // A body may start at any moment and must be looked at within its timeout.
             sleep.as_mut().reset(next.min(now + self.body));
         }
     }
@@ -126,8 +127,9 @@ impl Deadlines {
     /// Reads a body of at most `limit` bytes before the body deadline. A body that arrives
     /// in one frame is kept as it is, without a copy.
     pub(super) async fn read_body(&self, mut body: Incoming, limit: usize) -> BodyRead {
-        let mut first: Option<Bytes> = None;
-        let mut rest: Option<bytes::BytesMut> = None;
+        // The body so far: its one frame as it came, until a second frame makes a copy.
+        let mut single = Bytes::new();
+        let mut joined: Option<bytes::BytesMut> = None;
         loop {
             let frame = poll_fn(|cx| {
                 if self.body_expired() {
@@ -154,35 +156,27 @@ impl Deadlines {
             .await;
             let data = match frame {
                 Err(()) => return BodyRead::TimedOut,
-                Ok(None) => {
-                    let bytes = match (first, rest) {
-                        (_, Some(rest)) => rest.freeze(),
-                        (first, None) => first.unwrap_or_default(),
-                    };
-                    return BodyRead::Complete(bytes);
-                }
+                Ok(None) => return BodyRead::Complete(joined.map_or(single, |b| b.freeze())),
                 Ok(Some(Err(_))) => return BodyRead::Failed,
                 Ok(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => data,
                     Err(_trailers) => continue,
                 },
             };
-            let held = first.as_ref().map_or(0, Bytes::len) + rest.as_ref().map_or(0, |r| r.len());
+            let held = joined.as_ref().map_or(single.len(), |b| b.len());
             if held + data.len() > limit {
                 return BodyRead::TooLarge(body);
             }
-            match (&mut first, &mut rest) {
-                (None, None) => first = Some(data),
-                (Some(_), None) => {
-                    let head = first.take().unwrap_or_default();
-                    let hint = body.size_hint().upper().unwrap_or(0);
-                    let capacity = head.len() + data.len() + hint.min(limit as u64) as usize;
-                    let mut buf = bytes::BytesMut::with_capacity(capacity.min(limit));
-                    buf.extend_from_slice(&head);
+            match &mut joined {
+                Some(buf) => buf.extend_from_slice(&data),
+                None if single.is_empty() => single = data,
+                None => {
+                    let hint = body.size_hint().upper().unwrap_or(0).min(limit as u64) as usize;
+                    let mut buf = bytes::BytesMut::with_capacity((held + hint).min(limit));
+                    buf.extend_from_slice(&single);
                     buf.extend_from_slice(&data);
-                    rest = Some(buf);
+                    joined = Some(buf);
                 }
-                (_, Some(buf)) => buf.extend_from_slice(&data),
             }
         }
     }

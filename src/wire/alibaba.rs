@@ -98,13 +98,13 @@ pub fn parse_params(req: &Request<Bytes>) -> Result<Params<'_>, AlibabaError> {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim());
         let is = |expected: &str| content_type.is_some_and(|c| c.eq_ignore_ascii_case(expected));
-        match () {
-            () if is("application/x-www-form-urlencoded") => {
-                let text = std::str::from_utf8(body).map_err(|_| invalid())?;
-                decode_form(text, &mut pairs)?;
-            }
-            () if is("application/json") => decode_json(body, &mut pairs)?,
-            () => return Err(AlibabaError::plain(&UNSUPPORTED_MEDIA_TYPE)),
+        if is("application/x-www-form-urlencoded") {
+            let text = std::str::from_utf8(body).map_err(|_| invalid())?;
+            decode_form(text, &mut pairs)?;
+        } else if is("application/json") {
+            decode_json(body, &mut pairs)?;
+        } else {
+            return Err(AlibabaError::plain(&UNSUPPORTED_MEDIA_TYPE));
         }
     }
     for (i, (key, _)) in pairs.iter().enumerate() {

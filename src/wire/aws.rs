@@ -94,7 +94,9 @@ const MEMBER_NAMES: [&str; 4] = ["taskToken", "output", "error", "cause"];
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Body<'a>([Option<MemberValue<'a>>; MEMBER_NAMES.len()]);
 
-/// A member's value, as far as the member types care: null, a string, or anything else.
+/// A member's value, as far as the member types care: null, a string, or anything else. Every
+/// value is read in full, unknown members and nested ones too: strings are decoded, so a lone
+/// surrogate anywhere is an error (`serde::de::IgnoredAny` would skip escapes unchecked).
 #[derive(Debug, Clone, PartialEq)]
 enum MemberValue<'a> {
     Null,
@@ -116,7 +118,7 @@ impl<'de> Deserialize<'de> for Body<'de> {
                     match member {
                         Some(i) => body.0[i] = Some(map.next_value()?),
                         None => {
-                            map.next_value::<Strict>()?;
+                            map.next_value::<MemberValue<'_>>()?;
                         }
                     }
                 }
@@ -181,72 +183,18 @@ impl<'de> Deserialize<'de> for MemberValue<'de> {
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
                 Ok(MemberValue::Other)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Strict::drain_seq(seq).map(|_| MemberValue::Other)
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<MemberValue<'de>>()?.is_some() {}
+                Ok(MemberValue::Other)
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Strict::drain_map(map).map(|_| MemberValue::Other)
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_key::<MemberValue<'de>>()?.is_some() {
+                    map.next_value::<MemberValue<'de>>()?;
+                }
+                Ok(MemberValue::Other)
             }
         }
         deserializer.deserialize_any(Value)
-    }
-}
-
-/// Any JSON value, read in full: its strings are decoded (so a lone surrogate is an error, as
-/// it is in a member), unlike [`serde::de::IgnoredAny`], which skips escapes unchecked.
-struct Strict;
-
-impl Strict {
-    fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Strict, A::Error> {
-        while seq.next_element::<Strict>()?.is_some() {}
-        Ok(Strict)
-    }
-
-    fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Strict, A::Error> {
-        while map.next_key::<Strict>()?.is_some() {
-            map.next_value::<Strict>()?;
-        }
-        Ok(Strict)
-    }
-}
-
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Any;
-        impl<'de> Visitor<'de> for Any {
-            type Value = Strict;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Strict, E> {
-                Ok(Strict)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Strict, E> {
-                Ok(Strict)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Strict, E> {
-                Ok(Strict)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Strict, E> {
-                Ok(Strict)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Strict, E> {
-                Ok(Strict)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Strict, E> {
-                Ok(Strict)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Strict, E> {
-                Ok(Strict)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Strict, A::Error> {
-                Strict::drain_seq(seq)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Strict, A::Error> {
-                Strict::drain_map(map)
-            }
-        }
-        deserializer.deserialize_any(Any)
     }
 }
 
