@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use crate::contract::{alibaba, aws, CheckStep, Contract, Limit, Provider, Rule, Unit};
-use crate::tasks::Rejection;
 
 /// The whole contract document: each provider's operations, limits, errors, check order and
 /// rules with provenance, then where the two providers differ.
@@ -153,10 +152,6 @@ fn differences(out: &mut String) {
     let member = |c: &Contract, op: usize, name: &str| {
         c.operations[op].member(name).map(|m| limit(&m.limit)).unwrap_or_else(|| "none".into())
     };
-    let code_for = |p: Provider, r: Rejection| match p {
-        Provider::Aws => crate::mock::aws_rejection_error(r).spec.code,
-        Provider::Alibaba => crate::mock::alibaba_rejection_error(r, "t").spec.code,
-    };
     let rows: Vec<(&str, String, String)> = vec![
         (
             "API style",
@@ -183,18 +178,18 @@ fn differences(out: &mut String) {
         ),
         (
             "token never issued",
-            format!("`{}`", code_for(Provider::Aws, Rejection::InvalidToken)),
-            format!("`{}`", code_for(Provider::Alibaba, Rejection::InvalidToken)),
+            format!("`{}`", a.outcomes.invalid_token.code),
+            format!("`{}`", b.outcomes.invalid_token.code),
         ),
         (
             "task closed (completed or timed out)",
-            format!("`{}`", code_for(Provider::Aws, Rejection::Closed)),
-            format!("`{}`", code_for(Provider::Alibaba, Rejection::Closed)),
+            format!("`{}`", a.outcomes.closed.code),
+            format!("`{}`", b.outcomes.closed.code),
         ),
         (
             "output not JSON",
-            format!("`{}`", code_for(Provider::Aws, Rejection::InvalidOutput(String::new()))),
-            format!("`{}`", code_for(Provider::Alibaba, Rejection::InvalidOutput(String::new()))),
+            format!("`{}`", a.outcomes.invalid_output.code),
+            format!("`{}`", b.outcomes.invalid_output.code),
         ),
         (
             "member too long",

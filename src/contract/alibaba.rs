@@ -4,14 +4,16 @@
 //! research notes `shared/research/alibaba-reporttasksucceeded.md`.
 
 use super::{
-    Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Provenance, Provider, Rule,
-    Unit,
+    Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Outcomes, Provenance,
+    Provider, Rule, Unit,
 };
 
 use Provenance::{Documented, Inferred, Observed};
 
 /// The only API version.
 pub const API_VERSION: &str = "2019-03-15";
+/// The parameter that carries a task's output.
+pub const OUTPUT: &str = "Output";
 /// Largest request, in bytes on the wire.
 pub const MAX_REQUEST_BYTES: usize = 1_048_576;
 /// Largest `Output` in UTF-8 bytes on CloudFlow (the default flavour).
@@ -46,14 +48,23 @@ impl Flavour {
             Flavour::ServerlessWorkflow => SERVERLESS_WORKFLOW_OUTPUT_MAX,
         }
     }
-}
 
-macro_rules! rule {
-    ($name:ident, $id:literal, $prov:expr, $summary:literal, $source:literal) => {
-        #[doc = $summary]
-        pub static $name: Rule =
-            Rule { id: $id, summary: $summary, provenance: $prov, source: $source };
-    };
+    /// `member`'s limit in this flavour: the tables hold CloudFlow's, and the flavours differ
+    /// only in `Output`.
+    ///
+    /// ```
+    /// use tasktoken::contract::alibaba::{Flavour, REPORT_TASK_SUCCEEDED};
+    /// let output = REPORT_TASK_SUCCEEDED.member("Output").unwrap();
+    /// assert_eq!(Flavour::ServerlessWorkflow.limit(output).max, 32_768);
+    /// assert_eq!(Flavour::CloudFlow.limit(output), output.limit);
+    /// ```
+    pub fn limit(self, member: &Member) -> Limit {
+        if member.name == OUTPUT {
+            Limit { max: self.output_max(), ..member.limit }
+        } else {
+            member.limit
+        }
+    }
 }
 
 // ---- wire -------------------------------------------------------------------------------
@@ -178,21 +189,52 @@ rule!(R_TOKEN_SHAPE, "alibaba.task.token-shape", Observed,
 
 const TOKEN_LIMIT: Limit = Limit { min: 0, max: usize::MAX, unit: Unit::Characters };
 
+/// The catalogue: every operation may answer any of these (the API reference lists one
+/// error table for the whole API).
+macro_rules! catalogue {
+    () => {
+        &[
+            &ACTION_NOT_SUPPORTED,
+            &API_VERSION_NOT_SUPPORTED,
+            &ENTITY_TOO_LARGE,
+            &INVALID_ARGUMENT,
+            &MISSING_REQUIRED_HEADER,
+            &MISSING_REQUIRED_PARAMS,
+            &TASK_ALREADY_COMPLETED,
+            &ACCESS_DENIED,
+            &INVALID_ACCESS_KEY_ID,
+            &REQUEST_TIME_TOO_SKEWED,
+            &SIGNATURE_NOT_MATCH,
+            &TASK_INVALID_STATE,
+            &UNSUPPORTED_MEDIA_TYPE,
+            &RESOURCE_THROTTLED,
+            &INTERNAL_SERVER_ERROR,
+        ]
+    };
+}
+
 /// ReportTaskSucceeded.
 pub static REPORT_TASK_SUCCEEDED: Operation = Operation {
     name: "ReportTaskSucceeded",
     wire_name: "ReportTaskSucceeded",
     action: Action::Succeed,
     members: &[
-        Member { name: "TaskToken", required: true, limit: TOKEN_LIMIT, rule: &R_TOKEN },
         Member {
-            name: "Output",
+            name: "TaskToken",
+            required: true,
+            limit: TOKEN_LIMIT,
+            too_long: None,
+            rule: &R_TOKEN,
+        },
+        Member {
+            name: OUTPUT,
             required: true,
             limit: Limit { min: 0, max: CLOUDFLOW_OUTPUT_MAX, unit: Unit::Utf8Bytes },
+            too_long: Some(&ENTITY_TOO_LARGE),
             rule: &R_OUTPUT_LIMIT,
         },
     ],
-    errors: CATALOGUE_CODES,
+    errors: catalogue!(),
 };
 
 /// ReportTaskFailed.
@@ -201,40 +243,30 @@ pub static REPORT_TASK_FAILED: Operation = Operation {
     wire_name: "ReportTaskFailed",
     action: Action::Fail,
     members: &[
-        Member { name: "TaskToken", required: true, limit: TOKEN_LIMIT, rule: &R_TOKEN },
+        Member {
+            name: "TaskToken",
+            required: true,
+            limit: TOKEN_LIMIT,
+            too_long: None,
+            rule: &R_TOKEN,
+        },
         Member {
             name: "Error",
             required: true,
             limit: Limit { min: 1, max: 128, unit: Unit::Characters },
+            too_long: None,
             rule: &R_ERROR_LIMIT,
         },
         Member {
             name: "Cause",
             required: false,
             limit: Limit { min: 1, max: 4096, unit: Unit::Characters },
+            too_long: None,
             rule: &R_CAUSE_LIMIT,
         },
     ],
-    errors: CATALOGUE_CODES,
+    errors: catalogue!(),
 };
-
-const CATALOGUE_CODES: &[&str] = &[
-    "ActionNotSupported",
-    "APIVersionNotSupported",
-    "EntityTooLarge",
-    "InvalidArgument",
-    "MissingRequiredHeader",
-    "MissingRequiredParams",
-    "TaskAlreadyCompleted",
-    "AccessDenied",
-    "InvalidAccessKeyID",
-    "RequestTimeTooSkewed",
-    "SignatureNotMatch",
-    "TaskInvalidState",
-    "UnsupportedMediaType",
-    "ResourceThrottled",
-    "InternalServerError",
-];
 
 macro_rules! error {
     ($name:ident, $code:literal, $status:literal, $msg:literal, $rule:expr) => {
@@ -324,23 +356,7 @@ pub static CONTRACT: Contract = Contract {
     service: "Alibaba Cloud CloudFlow / Serverless Workflow (fnf 2019-03-15)",
     protocol: "RPC: `POST /` or `GET /`, `Action` and `Version` parameters, query and form-urlencoded body merged, RPC v1 HMAC-SHA1 signature (or ACS3-HMAC-SHA256)",
     operations: &[&REPORT_TASK_SUCCEEDED, &REPORT_TASK_FAILED],
-    errors: &[
-        &ACTION_NOT_SUPPORTED,
-        &API_VERSION_NOT_SUPPORTED,
-        &ENTITY_TOO_LARGE,
-        &INVALID_ARGUMENT,
-        &MISSING_REQUIRED_HEADER,
-        &MISSING_REQUIRED_PARAMS,
-        &TASK_ALREADY_COMPLETED,
-        &ACCESS_DENIED,
-        &INVALID_ACCESS_KEY_ID,
-        &REQUEST_TIME_TOO_SKEWED,
-        &SIGNATURE_NOT_MATCH,
-        &TASK_INVALID_STATE,
-        &UNSUPPORTED_MEDIA_TYPE,
-        &RESOURCE_THROTTLED,
-        &INTERNAL_SERVER_ERROR,
-    ],
+    errors: catalogue!(),
     max_request_bytes: MAX_REQUEST_BYTES,
     request_size_rule: &R_BODY_SIZE,
     check_order: &[
@@ -364,4 +380,11 @@ pub static CONTRACT: Contract = Contract {
         &R_NO_HEARTBEAT,
         &R_TOKEN_SHAPE,
     ],
+    outcomes: Outcomes {
+        invalid_token: &INVALID_ARGUMENT,
+        closed: &TASK_ALREADY_COMPLETED,
+        deleted: &INVALID_ARGUMENT,
+        invalid_output: &INVALID_ARGUMENT,
+    },
+    timeout_error: "FnF.TaskTimeout",
 };

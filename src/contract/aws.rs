@@ -4,8 +4,8 @@
 //! research notes `shared/research/aws-sendtasksuccess.md`.
 
 use super::{
-    Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Provenance, Provider, Rule,
-    Unit,
+    Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Outcomes, Provenance,
+    Provider, Rule, Unit,
 };
 
 use Provenance::{Documented, Inferred, Observed};
@@ -29,14 +29,6 @@ pub const MAX_REQUEST_BYTES: usize = 1_049_600;
 pub const TOO_LARGE_BODY: &str = "HTTP content length exceeded 1049600 bytes.";
 /// Content type of the 413 answer.
 pub const TOO_LARGE_CONTENT_TYPE: &str = "text; charset=utf-8";
-
-macro_rules! rule {
-    ($name:ident, $id:literal, $prov:expr, $summary:literal, $source:literal) => {
-        #[doc = $summary]
-        pub static $name: Rule =
-            Rule { id: $id, summary: $summary, provenance: $prov, source: $source };
-    };
-}
 
 // ---- wire rules -------------------------------------------------------------------------
 
@@ -191,22 +183,29 @@ pub static SEND_TASK_SUCCESS: Operation = Operation {
     wire_name: "AWSStepFunctions.SendTaskSuccess",
     action: Action::Succeed,
     members: &[
-        Member { name: "taskToken", required: true, limit: TOKEN_LIMIT, rule: &R_TOKEN_LENGTH },
+        Member {
+            name: "taskToken",
+            required: true,
+            limit: TOKEN_LIMIT,
+            too_long: None,
+            rule: &R_TOKEN_LENGTH,
+        },
         Member {
             name: "output",
             required: true,
             limit: Limit { min: 0, max: 262_144, unit: Unit::Utf8Bytes },
+            too_long: None,
             rule: &R_OUTPUT_LENGTH,
         },
     ],
     errors: &[
-        "TaskDoesNotExist",
-        "InvalidOutput",
-        "InvalidToken",
-        "TaskTimedOut",
-        "KmsAccessDeniedException",
-        "KmsInvalidStateException",
-        "KmsThrottlingException",
+        &TASK_DOES_NOT_EXIST,
+        &INVALID_OUTPUT,
+        &INVALID_TOKEN,
+        &TASK_TIMED_OUT,
+        &KMS_ACCESS_DENIED,
+        &KMS_INVALID_STATE,
+        &KMS_THROTTLING,
     ],
 };
 
@@ -216,27 +215,35 @@ pub static SEND_TASK_FAILURE: Operation = Operation {
     wire_name: "AWSStepFunctions.SendTaskFailure",
     action: Action::Fail,
     members: &[
-        Member { name: "taskToken", required: true, limit: TOKEN_LIMIT, rule: &R_TOKEN_LENGTH },
+        Member {
+            name: "taskToken",
+            required: true,
+            limit: TOKEN_LIMIT,
+            too_long: None,
+            rule: &R_TOKEN_LENGTH,
+        },
         Member {
             name: "error",
             required: false,
             limit: Limit { min: 0, max: 256, unit: Unit::Characters },
+            too_long: None,
             rule: &R_ERROR_LENGTH,
         },
         Member {
             name: "cause",
             required: false,
             limit: Limit { min: 0, max: 32_768, unit: Unit::Characters },
+            too_long: None,
             rule: &R_CAUSE_LENGTH,
         },
     ],
     errors: &[
-        "TaskDoesNotExist",
-        "InvalidToken",
-        "TaskTimedOut",
-        "KmsAccessDeniedException",
-        "KmsInvalidStateException",
-        "KmsThrottlingException",
+        &TASK_DOES_NOT_EXIST,
+        &INVALID_TOKEN,
+        &TASK_TIMED_OUT,
+        &KMS_ACCESS_DENIED,
+        &KMS_INVALID_STATE,
+        &KMS_THROTTLING,
     ],
 };
 
@@ -249,9 +256,10 @@ pub static SEND_TASK_HEARTBEAT: Operation = Operation {
         name: "taskToken",
         required: true,
         limit: TOKEN_LIMIT,
+        too_long: None,
         rule: &R_TOKEN_LENGTH,
     }],
-    errors: &["TaskDoesNotExist", "InvalidToken", "TaskTimedOut"],
+    errors: &[&TASK_DOES_NOT_EXIST, &INVALID_TOKEN, &TASK_TIMED_OUT],
 };
 
 const TOKEN_LIMIT: Limit = Limit { min: 1, max: 2048, unit: Unit::Characters };
@@ -410,4 +418,11 @@ pub static CONTRACT: Contract = Contract {
         &R_FAILURE_EMPTY,
         &R_TOKEN_SHAPE,
     ],
+    outcomes: Outcomes {
+        invalid_token: &INVALID_TOKEN,
+        closed: &TASK_TIMED_OUT,
+        deleted: &TASK_DOES_NOT_EXIST,
+        invalid_output: &INVALID_OUTPUT,
+    },
+    timeout_error: "States.Timeout",
 };

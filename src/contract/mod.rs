@@ -13,6 +13,15 @@
 //! assert_eq!(aws::TASK_TIMED_OUT.rule.provenance, Provenance::Observed);
 //! ```
 
+/// `rule!(NAME, "id", Provenance, "summary", "source")`: one [`Rule`] as a `pub static`.
+macro_rules! rule {
+    ($name:ident, $id:literal, $prov:expr, $summary:literal, $source:literal) => {
+        #[doc = $summary]
+        pub static $name: Rule =
+            Rule { id: $id, summary: $summary, provenance: $prov, source: $source };
+    };
+}
+
 pub mod alibaba;
 pub mod aws;
 
@@ -142,6 +151,9 @@ pub struct Member {
     pub required: bool,
     /// Its length limit.
     pub limit: Limit,
+    /// The error a value over `limit.max` gets, where it is not the protocol's usual
+    /// validation error (Alibaba's `Output`: `EntityTooLarge`, not `InvalidArgument`).
+    pub too_long: Option<&'static ErrorSpec>,
     /// The rule that sets the limit.
     pub rule: &'static Rule,
 }
@@ -169,8 +181,8 @@ pub struct Operation {
     pub action: Action,
     /// Members in model order (the order validation messages list them in).
     pub members: &'static [Member],
-    /// Codes of the errors the API reference lists for it.
-    pub errors: &'static [&'static str],
+    /// The errors the API reference lists for it.
+    pub errors: &'static [&'static ErrorSpec],
 }
 
 impl Operation {
@@ -298,15 +310,33 @@ impl fmt::Display for Provider {
     }
 }
 
+/// A provider name that is not one of [`Provider::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown provider {0:?} (expected one of: {names})", names = Provider::names())]
+pub struct UnknownProvider(pub String);
+
 impl std::str::FromStr for Provider {
-    type Err = String;
+    type Err = UnknownProvider;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "aws" => Ok(Provider::Aws),
-            "alibaba" => Ok(Provider::Alibaba),
-            other => Err(format!("unknown provider {other:?} (expected aws or alibaba)")),
-        }
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| UnknownProvider(s.to_owned()))
     }
+}
+
+/// Which catalogue error answers each outcome of the task store. The mock answers with
+/// these, the checks expect them, and the docs print them.
+#[derive(Debug, Serialize)]
+pub struct Outcomes {
+    /// A token the service never issued (forged, altered, truncated).
+    pub invalid_token: &'static ErrorSpec,
+    /// A call on a task that is already closed (completed, failed or timed out).
+    pub closed: &'static ErrorSpec,
+    /// A call on a task that was deleted (its execution stopped or deleted).
+    pub deleted: &'static ErrorSpec,
+    /// An output that is not valid JSON.
+    pub invalid_output: &'static ErrorSpec,
 }
 
 /// A provider's whole contract.
@@ -330,6 +360,10 @@ pub struct Contract {
     pub check_order: &'static [(CheckStep, &'static Rule)],
     /// Task semantics and wire rules not attached to a member or error.
     pub rules: &'static [&'static Rule],
+    /// The error for each store outcome.
+    pub outcomes: Outcomes,
+    /// The error a timed-out task shows in its view (`States.Timeout`, `FnF.TaskTimeout`).
+    pub timeout_error: &'static str,
 }
 
 impl Contract {
@@ -381,10 +415,12 @@ impl Provider {
 
     /// The error a timed-out task shows in its view (`States.Timeout`, `FnF.TaskTimeout`).
     pub fn timeout_error(self) -> &'static str {
-        match self {
-            Provider::Aws => "States.Timeout",
-            Provider::Alibaba => "FnF.TaskTimeout",
-        }
+        self.contract().timeout_error
+    }
+
+    /// The names of every provider, comma-separated (for messages).
+    pub fn names() -> String {
+        Provider::ALL.map(Provider::name).join(", ")
     }
 }
 
@@ -407,14 +443,33 @@ mod tests {
     }
 
     #[test]
-    fn every_listed_error_code_is_in_the_catalogue() {
+    fn every_listed_error_is_in_the_catalogue() {
         for provider in Provider::ALL {
             let contract = provider.contract();
-            for op in contract.operations {
-                for code in op.errors {
-                    assert!(contract.error(code).is_some(), "{provider}: {code}");
-                }
+            let outcomes = &contract.outcomes;
+            let semantic = [
+                outcomes.invalid_token,
+                outcomes.closed,
+                outcomes.deleted,
+                outcomes.invalid_output,
+            ];
+            for spec in contract.operations.iter().flat_map(|op| op.errors.iter()).chain(&semantic)
+            {
+                assert!(
+                    contract.errors.iter().any(|e| std::ptr::eq(*e, *spec)),
+                    "{provider}: {}",
+                    spec.code
+                );
             }
         }
+    }
+
+    #[test]
+    fn provider_names_parse_back() {
+        for provider in Provider::ALL {
+            assert_eq!(provider.name().parse::<Provider>(), Ok(provider));
+        }
+        let err = "gcp".parse::<Provider>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown provider \"gcp\" (expected one of: aws, alibaba)");
     }
 }

@@ -98,8 +98,8 @@ pub struct Firing {
     pub effect: Effect,
 }
 
-/// What an adapter must do besides sending the response: attached to the response's
-/// extensions by the engine.
+/// What the transport must do besides sending the response (latency, a reset), as an
+/// injected fault asks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Effect {
     /// Wait this long before answering.

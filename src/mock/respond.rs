@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use wiremock::{Respond, ResponseTemplate};
 
-use super::{Effect, Mock};
+use super::adapter::Head;
+use super::Mock;
 
 /// Answers wiremock requests exactly as the mock server would.
 ///
@@ -52,11 +53,10 @@ impl Respond for ContractResponder {
         if let Some(headers) = builder.headers_mut() {
             *headers = request.headers.clone();
         }
-        let response = match builder.body(Bytes::from(request.body.clone())) {
-            Ok(req) => self.mock.handle(req),
+        let (response, effect) = match builder.body(Bytes::from(request.body.clone())) {
+            Ok(req) => self.mock.answer(self.mock.route(&Head::of(&req)), req),
             Err(_) => return ResponseTemplate::new(400),
         };
-        let effect = response.extensions().get::<Effect>().copied().unwrap_or_default();
         // wiremock cannot drop a connection: an injected reset is answered 500 with no body.
         if effect.reset {
             return ResponseTemplate::new(500);

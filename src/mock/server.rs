@@ -22,8 +22,9 @@ use tokio::sync::oneshot;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use super::adapter::Head;
 use super::deadline::{BodyRead, Deadlines};
-use super::{Effect, Mock, MockConfig};
+use super::{Mock, MockConfig};
 
 /// How long open connections get to finish when the server stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -329,18 +330,22 @@ async fn answer_request(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, ResetByFault> {
     let (parts, body) = req.into_parts();
-    let limit = mock.body_limit(parts.uri.path(), &parts.headers);
+    let route = mock.route(&Head { uri: &parts.uri, headers: &parts.headers });
+    let limit = route.body_limit();
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let too_large = |parts: &http::request::Parts| {
+        route.too_large(&Head { uri: &parts.uri, headers: &parts.headers }).map(Full::new)
+    };
     if declared.is_some_and(|n| n > limit as u64) {
         // Decided from the head alone: the oversized body is never buffered, only drained
         // (within bounds) so that a client still writing it can read the answer.
         deadlines.busy();
         drain(body).await;
-        return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
+        return Ok(too_large(&parts));
     }
     let read = deadlines.read_body(body, limit).await;
     deadlines.busy();
@@ -348,19 +353,17 @@ async fn answer_request(
         BodyRead::Complete(bytes) => bytes,
         BodyRead::TooLarge(rest) => {
             drain(rest).await;
-            return Ok(mock.too_large(parts.uri.path(), &parts.headers).map(Full::new));
+            return Ok(too_large(&parts));
         }
         BodyRead::Failed => return Ok(closing(StatusCode::BAD_REQUEST)),
         BodyRead::TimedOut => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
     };
-    let response = mock.handle(Request::from_parts(parts, body));
-    if let Some(effect) = response.extensions().get::<Effect>().copied() {
-        if let Some(delay) = effect.delay {
-            tokio::time::sleep(delay).await;
-        }
-        if effect.reset {
-            return Err(ResetByFault);
-        }
+    let (response, effect) = mock.answer(route, Request::from_parts(parts, body));
+    if let Some(delay) = effect.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if effect.reset {
+        return Err(ResetByFault);
     }
     Ok(response.map(Full::new))
 }

@@ -10,9 +10,10 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
+use super::Call;
 use crate::contract::alibaba::{
-    self, API_VERSION, CONTENT_TYPE, ENTITY_TOO_LARGE, INVALID_ARGUMENT, MAX_REQUEST_BYTES,
-    MISSING_REQUIRED_PARAMS, UNSUPPORTED_MEDIA_TYPE,
+    self, Flavour, API_VERSION, CONTENT_TYPE, ENTITY_TOO_LARGE, INVALID_ARGUMENT,
+    MAX_REQUEST_BYTES, MISSING_REQUIRED_PARAMS, UNSUPPORTED_MEDIA_TYPE,
 };
 use crate::contract::{Action, Bound, ErrorSpec, Operation};
 
@@ -51,21 +52,6 @@ impl Params<'_> {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
     }
-}
-
-/// A validated report; its strings borrow from the parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlibabaCall<'a> {
-    /// The operation.
-    pub operation: &'static Operation,
-    /// `TaskToken`, as sent (decoded).
-    pub task_token: &'a str,
-    /// `Output` (ReportTaskSucceeded).
-    pub output: Option<&'a str>,
-    /// `Error` (ReportTaskFailed).
-    pub error: Option<&'a str>,
-    /// `Cause` (ReportTaskFailed).
-    pub cause: Option<&'a str>,
 }
 
 /// Size, media type and parameter syntax: the request's parameters, merged and decoded.
@@ -137,13 +123,12 @@ pub fn parse_operation(
     Ok(operation)
 }
 
-/// Required parameters (in model order), then ranges: the call. `output_max` is the flavour's
-/// `Output` limit in UTF-8 bytes.
+/// Required parameters (in model order), then ranges in `flavour`'s limits: the call.
 pub fn parse_call<'a>(
     operation: &'static Operation,
     params: &'a Params<'_>,
-    output_max: usize,
-) -> Result<AlibabaCall<'a>, AlibabaError> {
+    flavour: Flavour,
+) -> Result<Call<'a>, AlibabaError> {
     for member in operation.members {
         if member.required && params.get(member.name).is_none() {
             return Err(missing(member.name));
@@ -151,27 +136,22 @@ pub fn parse_call<'a>(
     }
     for member in operation.members {
         let Some(value) = params.get(member.name) else { continue };
-        if member.name == "Output" {
-            if value.len() > output_max {
-                return Err(too_large(output_max));
+        let limit = flavour.limit(member);
+        match (limit.check(value), member.too_long) {
+            (Ok(()), _) => {}
+            (Err(Bound::TooLong), Some(spec)) => {
+                return Err(AlibabaError::with(spec, &[&limit.max.to_string()]))
             }
-        } else if let Err(Bound::TooLong | Bound::TooShort) = member.limit.check(value) {
-            return Err(invalid());
+            (Err(_), _) => return Err(invalid()),
         }
     }
-    let get = |name: &str| params.get(name);
+    let get = |name: &str| params.get(name).map(Cow::Borrowed);
     let (output, error, cause) = match operation.action {
-        Action::Succeed => (get("Output"), None, None),
+        Action::Succeed => (get(alibaba::OUTPUT), None, None),
         Action::Fail => (None, get("Error"), get("Cause")),
         Action::Heartbeat => (None, None, None),
     };
-    Ok(AlibabaCall {
-        operation,
-        task_token: get("TaskToken").unwrap_or_default(),
-        output,
-        error,
-        cause,
-    })
+    Ok(Call { operation, task_token: get("TaskToken").unwrap_or_default(), output, error, cause })
 }
 
 /// `InvalidArgument`, `Parameter error.`

@@ -11,9 +11,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::Call;
 use crate::contract::aws::{
-    self, CONTENT_TYPE, INVALID_OUTPUT, MAX_REQUEST_BYTES, SERIALIZATION, TOO_LARGE_BODY,
-    TOO_LARGE_CONTENT_TYPE, UNKNOWN_OPERATION, VALIDATION,
+    self, CONTENT_TYPE, MAX_REQUEST_BYTES, SERIALIZATION, TOO_LARGE_BODY, TOO_LARGE_CONTENT_TYPE,
+    UNKNOWN_OPERATION, VALIDATION,
 };
 use crate::contract::{Bound, ErrorSpec, Operation};
 
@@ -55,35 +56,6 @@ pub struct Envelope<'a> {
     /// The operation `X-Amz-Target` names.
     pub operation: &'static Operation,
     members: Body<'a>,
-}
-
-/// A fully validated call; its strings borrow from the request body unless they had escapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsCall<'a> {
-    /// The operation.
-    pub operation: &'static Operation,
-    /// `taskToken`.
-    pub task_token: Cow<'a, str>,
-    /// `output`, decoded (SendTaskSuccess).
-    pub output: Option<Cow<'a, str>>,
-    /// `error` (SendTaskFailure).
-    pub error: Option<Cow<'a, str>>,
-    /// `cause` (SendTaskFailure).
-    pub cause: Option<Cow<'a, str>>,
-}
-
-impl AwsCall<'_> {
-    /// The call with its strings copied out of the request body.
-    pub fn into_owned(self) -> AwsCall<'static> {
-        let own = |s: Option<Cow<'_, str>>| s.map(|s| Cow::Owned(s.into_owned()));
-        AwsCall {
-            operation: self.operation,
-            task_token: Cow::Owned(self.task_token.into_owned()),
-            output: own(self.output),
-            error: own(self.error),
-            cause: own(self.cause),
-        }
-    }
 }
 
 /// Every member name of every AWS operation: their values are kept while the body is parsed;
@@ -227,7 +199,7 @@ pub fn parse_envelope(req: &Request<Bytes>) -> Result<Envelope<'_>, AwsError> {
 }
 
 /// Member types, then model validation: an envelope to a call.
-pub fn parse_call(envelope: Envelope<'_>) -> Result<AwsCall<'_>, AwsError> {
+pub fn parse_call(envelope: Envelope<'_>) -> Result<Call<'_>, AwsError> {
     let Envelope { operation, mut members } = envelope;
     let mut values: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(operation.members.len());
     for member in operation.members {
@@ -276,18 +248,7 @@ pub fn parse_call(envelope: Envelope<'_>) -> Result<AwsCall<'_>, AwsError> {
         }
         crate::contract::Action::Heartbeat => (None, None, None),
     };
-    Ok(AwsCall { operation, task_token, output, error, cause })
-}
-
-/// The `InvalidOutput` detail for `output`, or `None` when it is valid JSON (RFC 8259; any
-/// value, scalars included; nesting deeper than 128 levels is rejected).
-pub fn output_error(output: &str) -> Option<String> {
-    serde_json::from_str::<serde::de::IgnoredAny>(output).err().map(|e| e.to_string())
-}
-
-/// The rendered `InvalidOutput` error for a parser detail.
-pub fn invalid_output(detail: &str) -> AwsError {
-    AwsError::with(&INVALID_OUTPUT, &[detail])
+    Ok(Call { operation, task_token, output, error, cause })
 }
 
 /// 200 with body `{}`.
@@ -460,8 +421,8 @@ mod tests {
             .unwrap()
     }
 
-    fn call(target: &str, body: &str) -> Result<AwsCall<'static>, AwsError> {
-        parse_envelope(&req(target, body)).and_then(parse_call).map(AwsCall::into_owned)
+    fn call(target: &str, body: &str) -> Result<Call<'static>, AwsError> {
+        parse_envelope(&req(target, body)).and_then(parse_call).map(Call::into_owned)
     }
 
     #[test]

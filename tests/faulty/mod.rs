@@ -335,7 +335,7 @@ impl FaultyResponder {
         if is_control_path(req.uri().path()) {
             return self.control(req);
         }
-        let provider = route(req.headers());
+        let provider = route(req.uri(), req.headers());
         let call = Call {
             provider,
             kind: kind(provider, &req),
@@ -433,7 +433,7 @@ impl FaultyResponder {
                 }
             }
             OutputCheckedBeforeToken if kind == Kind::Succeed => {
-                match output.as_deref().and_then(aws_wire::output_error) {
+                match output.as_deref().and_then(tasktoken::wire::json_error) {
                     Some(detail) => Step::Answer(out.invalid_output(&detail)),
                     None => Step::Engine(req),
                 }
@@ -795,9 +795,13 @@ impl Out<'_> {
 
     fn invalid_output(&self, detail: &str) -> Resp {
         match self.provider {
-            Provider::Aws => {
-                aws_wire::error_response(&aws_wire::invalid_output(detail), &request_id())
-            }
+            Provider::Aws => aws_wire::error_response(
+                &aws_wire::AwsError::with(
+                    tasktoken::contract::aws::CONTRACT.outcomes.invalid_output,
+                    &[detail],
+                ),
+                &request_id(),
+            ),
             Provider::Alibaba => self.alibaba(&ali::INVALID_ARGUMENT, &[]),
         }
     }

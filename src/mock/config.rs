@@ -1,0 +1,122 @@
+//! How a mock is set up: [`MockConfig`] and the keys of strict mode.
+
+use std::time::Duration;
+
+use crate::auth::Keys;
+use crate::contract::alibaba::Flavour;
+use crate::tasks::token::DEFAULT_AWS_TOKEN_LEN;
+use crate::tasks::Clock;
+
+/// How a mock is set up.
+///
+/// ```
+/// use tasktoken::{Clock, MockConfig};
+/// let config = MockConfig::default().token_length(2048).clock(Clock::real());
+/// assert_eq!(config.token_length, 2048);
+/// ```
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// The clock deadlines run on (default: virtual, starting now).
+    pub clock: Clock,
+    /// Length of minted AWS tokens (default 680).
+    pub token_length: usize,
+    /// Entries the journal keeps (default 1000; 0 turns it off).
+    pub journal_capacity: usize,
+    /// Most tasks held at once (default 5,000,000, about 210 MB while pending).
+    pub max_tasks: usize,
+    /// Token key; random when `None`.
+    pub token_key: Option<Vec<u8>>,
+    /// How long a client may take to send a request body once its headers are in.
+    pub body_read_timeout: Duration,
+    /// How long a client may take to send a request head; also how long a keep-alive
+    /// connection may sit idle.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Which Alibaba service's limits apply (default CloudFlow: `Output` up to 65536 bytes).
+    pub alibaba_flavour: Flavour,
+    /// Apply the documented Alibaba quota (bucket of 10, refilled at 2 per second).
+    pub throttle: bool,
+    /// Strict mode: verify request signatures with these keys (off when `None`).
+    pub auth: Option<StrictAuth>,
+}
+
+/// The key pairs strict mode accepts, per provider; signatures are judged by the mock's clock.
+#[derive(Debug, Clone, Default)]
+pub struct StrictAuth {
+    /// AWS access keys (SigV4; every AWS provider's signing name).
+    pub aws: Keys,
+    /// Alibaba AccessKey pairs (RPC v1 HMAC-SHA1 or ACS3-HMAC-SHA256).
+    pub alibaba: Keys,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            clock: Clock::virtual_now(),
+            token_length: DEFAULT_AWS_TOKEN_LEN,
+            journal_capacity: Self::DEFAULT_JOURNAL_CAPACITY,
+            max_tasks: Self::DEFAULT_MAX_TASKS,
+            token_key: None,
+            body_read_timeout: Duration::from_secs(Self::DEFAULT_READ_TIMEOUT_SECS),
+            header_read_timeout: Duration::from_secs(Self::DEFAULT_READ_TIMEOUT_SECS),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            alibaba_flavour: Flavour::CloudFlow,
+            throttle: false,
+            auth: None,
+        }
+    }
+}
+
+impl MockConfig {
+    /// Default journal capacity.
+    pub const DEFAULT_JOURNAL_CAPACITY: usize = 1000;
+    /// Default cap on tasks held at once.
+    pub const DEFAULT_MAX_TASKS: usize = 5_000_000;
+    /// Default header and body read timeout, in seconds.
+    pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
+    /// Default cap on open connections.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+
+    /// Sets the clock.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the default token length.
+    pub fn token_length(mut self, len: usize) -> Self {
+        self.token_length = len;
+        self
+    }
+
+    /// Sets the journal capacity.
+    pub fn journal_capacity(mut self, n: usize) -> Self {
+        self.journal_capacity = n;
+        self
+    }
+
+    /// Caps the number of tasks held.
+    pub fn max_tasks(mut self, n: usize) -> Self {
+        self.max_tasks = n;
+        self
+    }
+
+    /// Sets the Alibaba flavour.
+    pub fn alibaba_flavour(mut self, flavour: Flavour) -> Self {
+        self.alibaba_flavour = flavour;
+        self
+    }
+
+    /// Turns strict signature checking on with these keys.
+    pub fn strict_auth(mut self, auth: StrictAuth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Turns the documented Alibaba quota on or off.
+    pub fn throttle(mut self, on: bool) -> Self {
+        self.throttle = on;
+        self
+    }
+}

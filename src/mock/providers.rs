@@ -1,0 +1,13 @@
+//! The registry: every provider the mock serves, each an adapter module beside this file.
+
+mod alibaba;
+mod aws;
+
+pub use alibaba::rejection_error as alibaba_rejection_error;
+pub use aws::rejection_error as aws_rejection_error;
+
+use super::adapter::Registration;
+
+/// The providers the engine serves, most specific route first: the first whose `claims`
+/// accepts a request's head answers it (the last claims whatever no other does).
+pub(crate) static PROVIDERS: &[Registration] = &[aws::REGISTRATION, alibaba::REGISTRATION];

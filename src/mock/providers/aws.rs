@@ -1,0 +1,125 @@
+//! The AWS Step Functions adapter: the awsJson1_0 codec and SigV4 in front of the task store.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use crate::auth::aws::AwsAuthError;
+use crate::auth::Keys;
+use crate::contract::aws as contract;
+use crate::contract::Provider;
+use crate::mock::adapter::{Adapter, Handled, Head, Registration, Services};
+use crate::mock::faults::Effect;
+use crate::tasks::{Rejection, TaskId};
+use crate::wire::aws::{self as wire, AwsError};
+
+/// AWS claims requests with an `X-Amz-Target` header, an `application/x-amz-json-*` content
+/// type or a SigV4 `Authorization`.
+pub(in crate::mock) const REGISTRATION: Registration = Registration {
+    provider: Provider::Aws,
+    claims: |head| {
+        head.headers.contains_key(&wire::TARGET)
+            || head
+                .header(http::header::CONTENT_TYPE)
+                .is_some_and(|c| c.starts_with("application/x-amz-json"))
+            || head.header(http::header::AUTHORIZATION).is_some_and(|a| a.starts_with("AWS4-"))
+    },
+    build: |config| Box::new(Aws { keys: config.auth.as_ref().map(|a| a.aws.clone()) }),
+};
+
+/// The AWS error for a store rejection, as the contract's outcome table names it.
+pub fn rejection_error(rejection: Rejection) -> AwsError {
+    let outcomes = &contract::CONTRACT.outcomes;
+    match rejection {
+        Rejection::InvalidToken => AwsError::plain(outcomes.invalid_token),
+        Rejection::Closed => AwsError::plain(outcomes.closed),
+        Rejection::Deleted => AwsError::plain(outcomes.deleted),
+        Rejection::InvalidOutput(detail) => AwsError::with(outcomes.invalid_output, &[&detail]),
+    }
+}
+
+/// The adapter; `keys` are strict mode's (off when `None`).
+#[derive(Debug)]
+struct Aws {
+    keys: Option<Keys>,
+}
+
+impl Adapter for Aws {
+    fn provider(&self) -> Provider {
+        Provider::Aws
+    }
+
+    fn too_large(&self, _head: &Head<'_>, _request_id: &str) -> Response<Bytes> {
+        wire::too_large()
+    }
+
+    fn handle<'r>(&self, services: &Services<'_>, req: &'r Request<Bytes>) -> Handled<'r> {
+        let mut effect = Effect::default();
+        let outcome = self.apply(services, req, &mut effect);
+        let response = match &outcome {
+            Ok(_) => wire::success(services.request_id),
+            Err(e) => wire::error_response(e, services.request_id),
+        };
+        Handled {
+            response,
+            operation: req.headers().get(&wire::TARGET).map(|t| Cow::Borrowed(t.as_bytes())),
+            error_code: outcome.as_ref().err().map(|e| e.spec.code),
+            task_id: outcome.ok(),
+            effect,
+        }
+    }
+}
+
+impl Aws {
+    fn apply(
+        &self,
+        services: &Services<'_>,
+        req: &Request<Bytes>,
+        effect: &mut Effect,
+    ) -> Result<TaskId, AwsError> {
+        let envelope = wire::parse_envelope(req)?;
+        if let Some(firing) = services.faults.fire(Provider::Aws, envelope.operation.name) {
+            *effect = firing.effect;
+            if let Some(code) = firing.error {
+                return Err(injected(&code));
+            }
+        }
+        if let Some(keys) = &self.keys {
+            crate::auth::aws::verify(req, keys, services.now()).map_err(auth_error)?;
+        }
+        let call = wire::parse_call(envelope)?;
+        services
+            .store
+            .apply(Provider::Aws, &call.task_token, call.completion(), call.output_error())
+            .map(|applied| applied.task_id)
+            .map_err(rejection_error)
+    }
+}
+
+/// Strict mode's answer to a signature that does not verify.
+fn auth_error(error: AwsAuthError) -> AwsError {
+    match error {
+        AwsAuthError::Missing => AwsError::plain(&contract::MISSING_AUTHENTICATION_TOKEN),
+        AwsAuthError::Incomplete(message) => {
+            AwsError::with(&contract::INCOMPLETE_SIGNATURE, &[&message])
+        }
+        AwsAuthError::UnknownKey => AwsError::plain(&contract::UNRECOGNIZED_CLIENT),
+        AwsAuthError::BadSignature => AwsError::plain(&contract::INVALID_SIGNATURE),
+        AwsAuthError::Expired(message) => AwsError {
+            spec: &contract::INVALID_SIGNATURE,
+            message: Some(message),
+            extra: Vec::new(),
+        },
+    }
+}
+
+/// An injected catalogue error, `%s` filled with a fixed detail.
+fn injected(code: &str) -> AwsError {
+    let spec = contract::CONTRACT.error(code).unwrap_or(&contract::THROTTLING);
+    let mut error = AwsError::with(spec, &["injected fault"]);
+    if std::ptr::eq(spec, &contract::KMS_INVALID_STATE) {
+        error.extra.push(("kmsKeyState", "DISABLED".to_owned()));
+    }
+    error
+}
