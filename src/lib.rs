@@ -55,16 +55,25 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "strict-auth")]
 pub mod auth;
+#[cfg(feature = "check")]
 pub mod check;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod contract;
 pub mod docs;
 pub mod exit_code;
+#[cfg(feature = "mock")]
 pub mod mock;
 pub mod tasks;
 pub mod wire;
 
 pub use contract::{Contract, Provenance, Provider, Rule, Unit};
-pub use mock::{ContractResponder, FaultSpec, Mock, MockConfig, MockServer, StrictAuth};
+#[cfg(feature = "wiremock")]
+pub use mock::ContractResponder;
+#[cfg(feature = "strict-auth")]
+pub use mock::StrictAuth;
+#[cfg(feature = "mock")]
+pub use mock::{FaultSpec, Mock, MockConfig, MockServer};
 pub use tasks::{Clock, NewTask, Status, TaskId, TaskSpec, TaskView};

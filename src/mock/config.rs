@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "strict-auth")]
 use crate::auth::Keys;
 use crate::contract::alibaba::Flavour;
 use crate::tasks::token::DEFAULT_AWS_TOKEN_LEN;
@@ -38,10 +39,12 @@ pub struct MockConfig {
     /// Apply the documented Alibaba quota (bucket of 10, refilled at 2 per second).
     pub throttle: bool,
     /// Strict mode: verify request signatures with these keys (off when `None`).
+    #[cfg(feature = "strict-auth")]
     pub auth: Option<StrictAuth>,
 }
 
 /// The key pairs strict mode accepts, per provider; signatures are judged by the mock's clock.
+#[cfg(feature = "strict-auth")]
 #[derive(Debug, Clone, Default)]
 pub struct StrictAuth {
     /// AWS access keys (SigV4; every AWS provider's signing name).
@@ -63,6 +66,7 @@ impl Default for MockConfig {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             alibaba_flavour: Flavour::CloudFlow,
             throttle: false,
+            #[cfg(feature = "strict-auth")]
             auth: None,
         }
     }
@@ -109,6 +113,7 @@ impl MockConfig {
     }
 
     /// Turns strict signature checking on with these keys.
+    #[cfg(feature = "strict-auth")]
     pub fn strict_auth(mut self, auth: StrictAuth) -> Self {
         self.auth = Some(auth);
         self

@@ -11,6 +11,7 @@ mod deadline;
 pub mod faults;
 pub mod journal;
 mod providers;
+#[cfg(feature = "wiremock")]
 mod respond;
 mod server;
 
@@ -21,10 +22,13 @@ use bytes::Bytes;
 use http::{Request, Response};
 
 pub use adapter::route;
-pub use config::{MockConfig, StrictAuth};
+pub use config::MockConfig;
+#[cfg(feature = "strict-auth")]
+pub use config::StrictAuth;
 pub use faults::{ActiveFault, Effect, FaultSpec, Faults, Throttle};
 pub use journal::{Journal, JournalEntry, JournalSnapshot};
 pub use providers::{alibaba_rejection_error, aws_rejection_error};
+#[cfg(feature = "wiremock")]
 pub use respond::ContractResponder;
 pub use server::{bind, serve, serve_connection, MockServer, LISTEN_BACKLOG};
 
@@ -205,6 +209,7 @@ impl Mock {
     }
 
     /// A wiremock responder serving this mock.
+    #[cfg(feature = "wiremock")]
     pub fn responder(&self) -> ContractResponder {
         ContractResponder::new(self.clone())
     }

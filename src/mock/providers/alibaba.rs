@@ -5,8 +5,6 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::{Request, Response};
 
-use crate::auth::alibaba::{self as auth, AlibabaAuthError};
-use crate::auth::Keys;
 use crate::contract::alibaba::{self as contract, Flavour, QUOTA_BUCKET, QUOTA_REFILL_PER_SECOND};
 use crate::contract::Provider;
 use crate::mock::adapter::{Adapter, Handled, Head, Registration, Services};
@@ -43,7 +41,8 @@ pub fn rejection_error(rejection: Rejection, token: &str) -> AlibabaError {
 struct Alibaba {
     flavour: Flavour,
     throttle: Option<Throttle>,
-    keys: Option<Keys>,
+    #[cfg(feature = "strict-auth")]
+    keys: Option<crate::auth::Keys>,
 }
 
 impl Alibaba {
@@ -54,6 +53,7 @@ impl Alibaba {
             throttle: config
                 .throttle
                 .then(|| Throttle::new(QUOTA_BUCKET, QUOTA_REFILL_PER_SECOND, now)),
+            #[cfg(feature = "strict-auth")]
             keys: config.auth.as_ref().map(|a| a.alibaba.clone()),
         }
     }
@@ -132,14 +132,7 @@ impl Alibaba {
                 return Err(AlibabaError::plain(&contract::RESOURCE_THROTTLED));
             }
         }
-        if let Some(keys) = &self.keys {
-            let verdict = if auth::is_acs3(req) {
-                auth::verify_acs3(req, keys, services.now())
-            } else {
-                auth::verify_rpc(req.method().as_str(), &params.0, keys, services.now())
-            };
-            verdict.map_err(auth_error)?;
-        }
+        self.authenticate(services, req, &params)?;
         let call = wire::parse_call(operation, &params, self.flavour)?;
         services
             .store
@@ -149,19 +142,58 @@ impl Alibaba {
     }
 }
 
-/// Strict mode's answer to a signature that does not verify.
-fn auth_error(error: AlibabaAuthError) -> AlibabaError {
-    match error {
-        AlibabaAuthError::Missing(name) => wire::missing(name),
-        AlibabaAuthError::InvalidAccessKeyId(id) => {
-            AlibabaError::with(&contract::INVALID_ACCESS_KEY_ID, &[&id])
+/// Strict mode: RPC v1 or ACS3 signatures, judged by the mock's clock.
+#[cfg(feature = "strict-auth")]
+mod strict {
+    use super::*;
+    use crate::auth::alibaba::{self as auth, AlibabaAuthError};
+
+    impl Alibaba {
+        /// Passes everything when strict mode is off.
+        pub(super) fn authenticate(
+            &self,
+            services: &Services<'_>,
+            req: &Request<Bytes>,
+            params: &Params<'_>,
+        ) -> Result<(), AlibabaError> {
+            let Some(keys) = &self.keys else { return Ok(()) };
+            let verdict = if auth::is_acs3(req) {
+                auth::verify_acs3(req, keys, services.now())
+            } else {
+                auth::verify_rpc(req.method().as_str(), &params.0, keys, services.now())
+            };
+            verdict.map_err(auth_error)
         }
-        AlibabaAuthError::SignatureNotMatch | AlibabaAuthError::UnsupportedSignatureMethod(_) => {
-            AlibabaError::plain(&contract::SIGNATURE_NOT_MATCH)
+    }
+
+    /// Strict mode's answer to a signature that does not verify.
+    fn auth_error(error: AlibabaAuthError) -> AlibabaError {
+        match error {
+            AlibabaAuthError::Missing(name) => wire::missing(name),
+            AlibabaAuthError::InvalidAccessKeyId(id) => {
+                AlibabaError::with(&contract::INVALID_ACCESS_KEY_ID, &[&id])
+            }
+            AlibabaAuthError::SignatureNotMatch
+            | AlibabaAuthError::UnsupportedSignatureMethod(_) => {
+                AlibabaError::plain(&contract::SIGNATURE_NOT_MATCH)
+            }
+            AlibabaAuthError::RequestTimeTooSkewed { request_time, now } => {
+                AlibabaError::with(&contract::REQUEST_TIME_TOO_SKEWED, &[&request_time, &now])
+            }
         }
-        AlibabaAuthError::RequestTimeTooSkewed { request_time, now } => {
-            AlibabaError::with(&contract::REQUEST_TIME_TOO_SKEWED, &[&request_time, &now])
-        }
+    }
+}
+
+/// Built without strict mode: nothing to verify.
+#[cfg(not(feature = "strict-auth"))]
+impl Alibaba {
+    fn authenticate(
+        &self,
+        _: &Services<'_>,
+        _: &Request<Bytes>,
+        _: &Params<'_>,
+    ) -> Result<(), AlibabaError> {
+        Ok(())
     }
 }
 

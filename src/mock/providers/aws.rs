@@ -5,8 +5,6 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::{Request, Response};
 
-use crate::auth::aws::AwsAuthError;
-use crate::auth::Keys;
 use crate::contract::aws as contract;
 use crate::contract::Provider;
 use crate::mock::adapter::{Adapter, Handled, Head, Registration, Services};
@@ -25,7 +23,13 @@ pub(in crate::mock) const REGISTRATION: Registration = Registration {
                 .is_some_and(|c| c.starts_with("application/x-amz-json"))
             || head.header(http::header::AUTHORIZATION).is_some_and(|a| a.starts_with("AWS4-"))
     },
-    build: |config| Box::new(Aws { keys: config.auth.as_ref().map(|a| a.aws.clone()) }),
+    #[cfg_attr(not(feature = "strict-auth"), allow(unused_variables))]
+    build: |config| {
+        Box::new(Aws {
+            #[cfg(feature = "strict-auth")]
+            keys: config.auth.as_ref().map(|a| a.aws.clone()),
+        })
+    },
 };
 
 /// The AWS error for a store rejection, as the contract's outcome table names it.
@@ -42,7 +46,8 @@ pub fn rejection_error(rejection: Rejection) -> AwsError {
 /// The adapter; `keys` are strict mode's (off when `None`).
 #[derive(Debug)]
 struct Aws {
-    keys: Option<Keys>,
+    #[cfg(feature = "strict-auth")]
+    keys: Option<crate::auth::Keys>,
 }
 
 impl Adapter for Aws {
@@ -85,9 +90,7 @@ impl Aws {
                 return Err(injected(&code));
             }
         }
-        if let Some(keys) = &self.keys {
-            crate::auth::aws::verify(req, keys, services.now()).map_err(auth_error)?;
-        }
+        self.authenticate(services, req)?;
         let call = wire::parse_call(envelope)?;
         services
             .store
@@ -97,20 +100,47 @@ impl Aws {
     }
 }
 
-/// Strict mode's answer to a signature that does not verify.
-fn auth_error(error: AwsAuthError) -> AwsError {
-    match error {
-        AwsAuthError::Missing => AwsError::plain(&contract::MISSING_AUTHENTICATION_TOKEN),
-        AwsAuthError::Incomplete(message) => {
-            AwsError::with(&contract::INCOMPLETE_SIGNATURE, &[&message])
+/// Strict mode: SigV4, judged by the mock's clock.
+#[cfg(feature = "strict-auth")]
+mod strict {
+    use super::*;
+    use crate::auth::aws::AwsAuthError;
+
+    impl Aws {
+        /// Passes everything when strict mode is off.
+        pub(super) fn authenticate(
+            &self,
+            services: &Services<'_>,
+            req: &Request<Bytes>,
+        ) -> Result<(), AwsError> {
+            let Some(keys) = &self.keys else { return Ok(()) };
+            crate::auth::aws::verify(req, keys, services.now()).map_err(auth_error)
         }
-        AwsAuthError::UnknownKey => AwsError::plain(&contract::UNRECOGNIZED_CLIENT),
-        AwsAuthError::BadSignature => AwsError::plain(&contract::INVALID_SIGNATURE),
-        AwsAuthError::Expired(message) => AwsError {
-            spec: &contract::INVALID_SIGNATURE,
-            message: Some(message),
-            extra: Vec::new(),
-        },
+    }
+
+    /// Strict mode's answer to a signature that does not verify.
+    fn auth_error(error: AwsAuthError) -> AwsError {
+        match error {
+            AwsAuthError::Missing => AwsError::plain(&contract::MISSING_AUTHENTICATION_TOKEN),
+            AwsAuthError::Incomplete(message) => {
+                AwsError::with(&contract::INCOMPLETE_SIGNATURE, &[&message])
+            }
+            AwsAuthError::UnknownKey => AwsError::plain(&contract::UNRECOGNIZED_CLIENT),
+            AwsAuthError::BadSignature => AwsError::plain(&contract::INVALID_SIGNATURE),
+            AwsAuthError::Expired(message) => AwsError {
+                spec: &contract::INVALID_SIGNATURE,
+                message: Some(message),
+                extra: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Built without strict mode: nothing to verify.
+#[cfg(not(feature = "strict-auth"))]
+impl Aws {
+    fn authenticate(&self, _: &Services<'_>, _: &Request<Bytes>) -> Result<(), AwsError> {
+        Ok(())
     }
 }
 
