@@ -36,8 +36,8 @@ __all__ = [
     "ControlError",
     "TasktokenError",
     "TasktokenServer",
+    "__version__",
     "find_binary",
     "serve",
     "serve_args",
-    "__version__",
 ]

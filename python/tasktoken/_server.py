@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 #: The environment variable that names the binary to run instead of the installed one.
@@ -37,7 +37,7 @@ ALIBABA_REGION = "cn-hangzhou"
 
 JsonValue = Any
 #: A value of a keyword flag of `serve()`.
-Flag = Union[bool, int, float, str, List[Any], Tuple[Any, ...], Dict[str, Any], None]
+Flag = bool | int | float | str | list[Any] | tuple[Any, ...] | dict[str, Any] | None
 
 
 class TasktokenError(Exception):
@@ -122,7 +122,7 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _key_pair(flag: Flag) -> Optional[tuple[str, str]]:
+def _key_pair(flag: Flag) -> tuple[str, str] | None:
     """The first ID:SECRET of an `aws_key` / `alibaba_key` flag."""
     first = flag[0] if isinstance(flag, (list, tuple)) and flag else flag
     if isinstance(first, str) and ":" in first:
@@ -151,7 +151,9 @@ class TasktokenServer:
     ) -> None:
         parts = urlsplit(endpoint)
         if parts.hostname is None or parts.port is None:
-            raise TasktokenError(f"tasktoken printed an address without a host and port: {endpoint}")
+            raise TasktokenError(
+                f"tasktoken printed an address without a host and port: {endpoint}"
+            )
         host = parts.hostname
         # A wildcard bind is reached through loopback.
         if host == "0.0.0.0":
@@ -167,7 +169,8 @@ class TasktokenServer:
         #: The file that holds the process's stdout and stderr (removed by `stop()`).
         self.log_path = log_path
         self.flags: dict[str, Flag] = dict(flags)
-        self._final_log: Optional[str] = None
+        self._final_log: str | None = None
+        self._stop_requested = False
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -175,9 +178,9 @@ class TasktokenServer:
     def start(
         cls,
         *,
-        binary: Optional[str] = None,
+        binary: str | None = None,
         startup_timeout: float = 30.0,
-        env: Optional[Mapping[str, str]] = None,
+        env: Mapping[str, str] | None = None,
         **flags: Flag,
     ) -> TasktokenServer:
         """Starts `tasktoken serve` and waits until it listens; see `serve()`."""
@@ -225,12 +228,18 @@ class TasktokenServer:
         """Whether the process is still running."""
         return self.process.poll() is None
 
-    def stop(self, timeout: float = 5.0) -> Optional[int]:
+    @property
+    def exited_unasked(self) -> bool:
+        """Whether the process ended without `stop()` being called (a crash, a signal)."""
+        return not self._stop_requested and self.process.poll() is not None
+
+    def stop(self, timeout: float = 5.0) -> int | None:
         """Stops the process (SIGTERM, then SIGKILL after `timeout` s); returns its exit status.
 
         The log stays readable through `log()`. Calling it again does nothing.
         """
         if self.process.poll() is None:
+            self._stop_requested = True
             try:
                 self.process.send_signal(signal.SIGTERM)
                 self.process.wait(timeout)
@@ -261,9 +270,9 @@ class TasktokenServer:
 
     def __exit__(
         self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -277,12 +286,12 @@ class TasktokenServer:
         self,
         provider: str = "aws",
         *,
-        timeout_seconds: Optional[int] = None,
-        heartbeat_seconds: Optional[int] = None,
-        activity_arn: Optional[str] = None,
+        timeout_seconds: int | None = None,
+        heartbeat_seconds: int | None = None,
+        activity_arn: str | None = None,
         input: JsonValue = None,
-        token_length: Optional[int] = None,
-        flow_name: Optional[str] = None,
+        token_length: int | None = None,
+        flow_name: str | None = None,
     ) -> dict[str, Any]:
         """Mints a task (`POST /_mock/tasks`); returns `{"taskToken": ..., "taskId": ...}`.
 
@@ -303,7 +312,7 @@ class TasktokenServer:
         return answer
 
     def task(self, task_id: str) -> dict[str, Any]:
-        """The task's state (`GET /_mock/tasks/{id}`): `status`, `output`, `error`, `heartbeats`, ..."""
+        """The task's state (`GET /_mock/tasks/{id}`): `status`, `output`, `error`, ..."""
         answer: dict[str, Any] = self._call("GET", "/_mock/tasks/" + quote(str(task_id), safe=""))
         return answer
 
@@ -415,7 +424,7 @@ class TasktokenServer:
 
     # ---- plumbing -------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None) -> Any:
+    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode("utf-8")
         headers = {} if data is None else {"Content-Type": "application/json"}
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.request_timeout)
@@ -439,9 +448,9 @@ class TasktokenServer:
 
 def serve(
     *,
-    binary: Optional[str] = None,
+    binary: str | None = None,
     startup_timeout: float = 30.0,
-    env: Optional[Mapping[str, str]] = None,
+    env: Mapping[str, str] | None = None,
     **flags: Flag,
 ) -> TasktokenServer:
     """Starts `tasktoken serve --port 0 --clock virtual` plus `flags`; use it in a `with` block.

@@ -6,7 +6,8 @@
 Flags for the per-test server come from the marker `@pytest.mark.tasktoken(strict_auth=True)`
 (on the test, its class or its module; the closest wins).
 
-When a test fails, its report gets a section `tasktoken log (<endpoint>)` with the server's
+A server that exits on its own (a crash) fails the test's teardown with its output. When a
+test fails, its report gets a section `tasktoken log (<endpoint>)` with the server's
 output, and `tasktoken journal (<endpoint>)` with the last requests it received, for every
 `TasktokenServer` among the test's fixtures (yours included).
 """
@@ -49,6 +50,7 @@ def tasktoken_server(request: pytest.FixtureRequest) -> Iterator[TasktokenServer
     """A `tasktoken serve` of this test's own, on an ephemeral port with a virtual clock."""
     with serve(**_marker_flags(request)) as server:
         yield server
+        _fail_if_it_died(server)
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +58,17 @@ def tasktoken_server_session() -> Iterator[TasktokenServer]:
     """One `tasktoken serve` for the whole session, on an ephemeral port with a virtual clock."""
     with serve() as server:
         yield server
+        _fail_if_it_died(server)
+
+
+def _fail_if_it_died(server: TasktokenServer) -> None:
+    """A server that ended on its own during the tests fails the teardown, with its log."""
+    if server.exited_unasked:
+        pytest.fail(
+            f"tasktoken serve ({server.endpoint}) exited with status "
+            f"{server.process.returncode} before teardown; its output:\n{server.log()}",
+            pytrace=False,
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)

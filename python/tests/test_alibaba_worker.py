@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from alibabacloud_fnf20190315.client import Client
 from alibabacloud_fnf20190315 import models
+from alibabacloud_fnf20190315.client import Client
 from alibabacloud_tea_openapi.models import Config
 from Tea.exceptions import TeaException
-
 from workers import alibaba_callback_worker
 
 

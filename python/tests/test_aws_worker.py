@@ -8,7 +8,6 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
 from workers import aws_callback_worker
 
 
@@ -57,8 +56,11 @@ def test_heartbeat_timeout_on_the_virtual_clock(tasktoken_server):
     task = tasktoken_server.create_task("aws", timeout_seconds=3600, heartbeat_seconds=10)
     sfn = sfn_client(tasktoken_server)
     # Two steps in time, then one that stalls for 11 s: the task times out by its heartbeat.
-    steps = [lambda: tasktoken_server.advance(5), lambda: tasktoken_server.advance(5),
-             lambda: tasktoken_server.advance(11)]
+    steps = [
+        lambda: tasktoken_server.advance(5),
+        lambda: tasktoken_server.advance(5),
+        lambda: tasktoken_server.advance(11),
+    ]
     assert aws_callback_worker(sfn, task["taskToken"], {"numbers": [1]}, steps) == "abandoned"
     state = tasktoken_server.task(task["taskId"])
     assert state["status"] == "TIMED_OUT"

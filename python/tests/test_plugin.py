@@ -1,4 +1,4 @@
-"""The package and its pytest plugin as installed from the wheel: binary, fixtures, flags, reports."""
+"""The package and its plugin as installed from the wheel: binary, fixtures, flags, reports."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import sysconfig
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-
 import tasktoken
+from botocore.exceptions import ClientError
 
 
 def test_the_package_and_the_binary_come_from_the_installed_wheel():
@@ -134,3 +133,22 @@ def test_the_entry_point_registers_the_fixtures_and_failures_get_the_log(pyteste
     assert '"errorCode": "InvalidToken"' in out
     # Only the failed test's report carries the sections.
     assert out.count("tasktoken journal (") == 1
+
+
+def test_a_server_that_dies_during_a_test_fails_its_teardown(pytester):
+    pytester.makepyfile(
+        test_inner="""
+def test_kills_its_server(tasktoken_server):
+    tasktoken_server.process.kill()
+    tasktoken_server.process.wait()
+
+def test_stops_its_server(tasktoken_server):
+    tasktoken_server.stop()
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    out = result.stdout.str()
+    assert "ERROR at teardown of test_kills_its_server" in out
+    assert "exited with status -9 before teardown" in out
+    assert "tasktoken listening on http://127.0.0.1:" in out
