@@ -417,7 +417,7 @@ async fn run_serve(args: ServeArgs) -> u8 {
     for fault in &args.faults {
         let added = serde_json::from_str::<FaultSpec>(fault)
             .map_err(|e| e.to_string())
-            .and_then(|spec| mock.add_fault(spec));
+            .and_then(|spec| mock.add_fault(spec).map_err(|e| e.to_string()));
         if let Err(e) = added {
             eprintln!("error: --fault {fault}: {e}");
             return exit_code::SETUP_ERROR;

@@ -135,7 +135,7 @@ fn add_fault(mock: &Mock, body: &[u8]) -> Response<Bytes> {
     };
     match mock.add_fault(spec) {
         Ok(id) => json_response(StatusCode::CREATED, &json!({ "faultId": id })),
-        Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
     }
 }
 

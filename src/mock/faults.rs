@@ -44,36 +44,68 @@ pub struct FaultSpec {
 impl FaultSpec {
     /// Checks the rule: a known error code, a probability in range, something to do, and
     /// not an error and a reset at once.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FaultError> {
+        let contract = self.provider.contract();
         if let Some(code) = &self.error {
-            if self.provider.contract().error(code).is_none() {
-                let codes: Vec<_> =
-                    self.provider.contract().errors.iter().map(|e| e.code).collect();
-                return Err(format!(
-                    "{code} is not in the {} catalogue: {}",
-                    self.provider,
-                    codes.join(", ")
-                ));
+            if contract.error(code).is_none() {
+                return Err(FaultError::UnknownError { code: code.clone(), provider: self.provider });
             }
         }
         if self.error.is_some() && self.reset {
-            return Err("give error or reset, not both".into());
+            return Err(FaultError::ErrorAndReset);
         }
         if self.error.is_none() && !self.reset && self.latency_ms.is_none() {
-            return Err("give error, reset or latencyMs".into());
+            return Err(FaultError::NothingToDo);
         }
         if let Some(p) = self.probability {
             if !(0.0..=1.0).contains(&p) {
-                return Err("probability must be between 0 and 1".into());
+                return Err(FaultError::Probability(p));
             }
         }
         if let Some(op) = &self.operation {
-            if !self.provider.contract().operations.iter().any(|o| o.name == op) {
-                return Err(format!("{op} is not a {} operation", self.provider));
+            if contract.operations.iter().all(|o| o.name != op) {
+                return Err(FaultError::UnknownOperation {
+                    operation: op.clone(),
+                    provider: self.provider,
+                });
             }
         }
         Ok(())
     }
+}
+
+/// Why a fault rule was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    /// The error code is not in the provider's catalogue.
+    #[error("{code} is not in the {provider} catalogue: {codes}", codes = catalogue(*.provider))]
+    UnknownError {
+        /// The code given.
+        code: String,
+        /// The rule's provider.
+        provider: Provider,
+    },
+    /// Both an error and a reset.
+    #[error("give error or reset, not both")]
+    ErrorAndReset,
+    /// Neither an error, a reset nor a latency.
+    #[error("give error, reset or latencyMs")]
+    NothingToDo,
+    /// A probability outside 0..=1.
+    #[error("probability must be between 0 and 1 (got {0})")]
+    Probability(f64),
+    /// The operation is not one of the provider's.
+    #[error("{operation} is not a {provider} operation")]
+    UnknownOperation {
+        /// The operation given.
+        operation: String,
+        /// The rule's provider.
+        provider: Provider,
+    },
+}
+
+fn catalogue(provider: Provider) -> String {
+    provider.contract().errors.iter().map(|e| e.code).collect::<Vec<_>>().join(", ")
 }
 
 /// A fault rule with its id and how often it fired.
@@ -118,7 +150,7 @@ pub struct Faults {
 
 impl Faults {
     /// Adds a rule; returns its id.
-    pub fn add(&self, spec: FaultSpec) -> Result<u64, String> {
+    pub fn add(&self, spec: FaultSpec) -> Result<u64, FaultError> {
         spec.validate()?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());

@@ -25,7 +25,7 @@ pub use adapter::route;
 pub use config::MockConfig;
 #[cfg(feature = "strict-auth")]
 pub use config::StrictAuth;
-pub use faults::{ActiveFault, Effect, FaultSpec, Faults, Throttle};
+pub use faults::{ActiveFault, Effect, FaultError, FaultSpec, Faults, Throttle};
 pub use journal::{Journal, JournalEntry, JournalSnapshot};
 pub use providers::{alibaba_rejection_error, aws_rejection_error};
 #[cfg(feature = "wiremock")]
@@ -204,7 +204,7 @@ impl Mock {
     }
 
     /// Adds a fault rule; returns its id.
-    pub fn add_fault(&self, spec: FaultSpec) -> Result<u64, String> {
+    pub fn add_fault(&self, spec: FaultSpec) -> Result<u64, FaultError> {
         self.inner.faults.add(spec)
     }
 
