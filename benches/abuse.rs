@@ -47,9 +47,9 @@
 //! after it, the normal client's tally (`ok/probes`, worst latency), and PASS or FAIL. The
 //! bench exits 1 if any row failed or the server did not stop cleanly.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -60,6 +60,8 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
+
+use common::{rss_kb, ServeProcess};
 
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const BODY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,128 +92,24 @@ const FLOOD_CONNECTIONS: usize = 32;
 // The server process
 // ---------------------------------------------------------------------------------------
 
-/// The `tasktoken serve` child: stopped with SIGTERM and waited for on drop.
-struct Server {
-    child: Child,
-    pid: u32,
-    addr: SocketAddr,
-    base: String,
-    /// Descriptors the idle server holds (listener, epoll, stdio, ...).
-    idle_fds: usize,
-    stopped: Option<String>,
-}
+/// The `tasktoken serve` child, started with this bench's flags.
+type Server = ServeProcess;
 
-impl Server {
-    fn spawn() -> Result<Server, String> {
-        let args = [
-            "serve",
-            "--port",
-            "0",
-            "--header-timeout",
-            &HEADER_TIMEOUT.as_secs().to_string(),
-            "--body-timeout",
-            &BODY_TIMEOUT.as_secs().to_string(),
-            "--max-connections",
-            &MAX_CONNECTIONS.to_string(),
-            "--max-tasks",
-            &MAX_TASKS.to_string(),
-        ]
-        .map(str::to_owned);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tasktoken"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("start tasktoken serve: {e}"))?;
-        let pid = child.id();
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
-        let base = line.trim().strip_prefix("tasktoken listening on ").map(str::to_owned);
-        let mut server = Server {
-            child,
-            pid,
-            addr: ([127, 0, 0, 1], 0).into(),
-            base: String::new(),
-            idle_fds: 0,
-            stopped: None,
-        };
-        let (Ok(_), Some(base)) = (read, base) else {
-            server.stop();
-            return Err(format!("tasktoken serve printed {line:?}, not its address"));
-        };
-        server.addr = base
-            .strip_prefix("http://")
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| format!("cannot parse the address in {base:?}"))?;
-        server.base = base;
-        server.idle_fds = server.open_fds();
-        Ok(server)
-    }
-
-    fn rss_kb(&self) -> u64 {
-        rss_kb(self.pid)
-    }
-
-    /// Descriptors the server holds now: a count of its accepted connections, plus `idle_fds`.
-    fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid)).map_or(0, |d| d.count())
-    }
-
-    /// Whether the process still runs (not exited, not a zombie).
-    fn alive(&self) -> bool {
-        std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
-            })
-            .is_some_and(|dead| !dead)
-    }
-
-    /// Waits (bounded) until the server holds no more connections than when it started.
-    async fn settle(&self, within: Duration) -> bool {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if self.open_fds() <= self.idle_fds {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
-    }
-
-    /// SIGTERM, then a wait of up to 15 s (the server drains connections for up to 5 s),
-    /// then SIGKILL. Returns how it ended; idempotent.
-    fn stop(&mut self) -> String {
-        if let Some(how) = &self.stopped {
-            return how.clone();
-        }
-        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        let how = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) if status.success() => {
-                    break format!("stopped cleanly ({status})")
-                }
-                Ok(Some(status)) => break format!("FAILED to stop cleanly: {status}"),
-                Ok(None) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break "FAILED: still running 15 s after SIGTERM; killed".to_owned();
-                }
-            }
-        };
-        self.stopped = Some(how.clone());
-        how
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
+fn spawn_server() -> Result<Server, String> {
+    let (header, body) = (HEADER_TIMEOUT.as_secs().to_string(), BODY_TIMEOUT.as_secs().to_string());
+    let (connections, tasks) = (MAX_CONNECTIONS.to_string(), MAX_TASKS.to_string());
+    ServeProcess::spawn(&[
+        "--port",
+        "0",
+        "--header-timeout",
+        &header,
+        "--body-timeout",
+        &body,
+        "--max-connections",
+        &connections,
+        "--max-tasks",
+        &tasks,
+    ])
 }
 
 /// The soft limit on open files of this process (the server inherits it).
@@ -228,15 +126,6 @@ fn fd_limit() -> usize {
 // Shared helpers: RSS sampling, the normal client, raw sockets
 // ---------------------------------------------------------------------------------------
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Samples a process's RSS every 5 ms on its own thread, keeping the peak.
 struct RssWatch {
     stop: Arc<AtomicBool>,
@@ -247,7 +136,7 @@ struct RssWatch {
 impl RssWatch {
     fn start(pid: u32) -> RssWatch {
         let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(rss_kb(pid)));
+        let peak = Arc::new(AtomicU64::new(rss_kb(pid).unwrap_or(0)));
         let thread = std::thread::spawn({
             let (stop, peak) = (stop.clone(), peak.clone());
             move || {
@@ -256,7 +145,7 @@ impl RssWatch {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    peak.fetch_max(rss_kb(pid), Ordering::Relaxed);
+                    peak.fetch_max(rss_kb(pid).unwrap_or(0), Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(5));
                 }
             }
@@ -1331,7 +1220,7 @@ fn main() {
     // tasks' own (the allocator keeps what scenario 3's connections freed, and would hand it
     // to the tasks).
     for flood in [false, true] {
-        let mut server = match Server::spawn() {
+        let mut server = match spawn_server() {
             Ok(server) => server,
             Err(e) => {
                 let mut row = Row::new("server start", "tasktoken serve prints its address");

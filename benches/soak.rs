@@ -9,13 +9,15 @@
 //! memory is sampled after every round and must stay flat (the last tenth of the run within
 //! 25% + 4 MB of the second tenth, after allocator warm-up). Exits non-zero on any violation.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+use common::ServeProcess;
 
 const TOKENS_PER_PROVIDER: usize = 150;
 const RACERS: usize = 8;
@@ -33,15 +35,6 @@ enum Kind {
     Success(String),
     Failure(String, String),
     Heartbeat,
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn payload(rng: &mut fastrand::Rng) -> String {
@@ -263,16 +256,9 @@ async fn round(
 fn main() {
     let seconds: u64 =
         std::env::var("TASKTOKEN_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tasktoken"))
-        .args(["serve", "--port", "0", "--journal-capacity", "100000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+    let mut server = ServeProcess::spawn(&["--port", "0", "--journal-capacity", "100000"])
         .expect("start tasktoken serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("tasktoken listening on ").expect("address").to_owned();
-    let pid = child.id();
+    let base = server.base.clone();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
@@ -293,7 +279,7 @@ fn main() {
             }
         }
         rounds += 1;
-        rss.push(rss_kb(pid));
+        rss.push(server.rss_kb());
         if Instant::now() >= next_report {
             println!(
                 "{:>5.0} s  rounds {rounds:>6}  requests {requests:>9}  server RSS {:>6} kB  violations {failures}",
@@ -303,8 +289,7 @@ fn main() {
             next_report += Duration::from_secs(10);
         }
     }
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    let status = child.wait().expect("serve exits");
+    let stopped = server.stop();
     let elapsed = started.elapsed().as_secs_f64();
     // Baseline after warm-up (the allocator's arenas fill during the first rounds): the
     // second tenth of the samples, against the last tenth.
@@ -322,13 +307,13 @@ fn main() {
         "tokens {} (each with {RACERS} racing completions), violations {failures}",
         rounds as usize * 2 * TOKENS_PER_PROVIDER
     );
-    println!("server RSS: second tenth {early} kB, last tenth {late} kB, peak {peak} kB; serve exited {status}");
+    println!("server RSS: second tenth {early} kB, last tenth {late} kB, peak {peak} kB; serve {stopped}");
     let flat = late <= early + early / 4 + 4096;
     println!(
         "memory flat (last tenth within 25% + 4 MB of the second): {}",
         if flat { "yes" } else { "NO" }
     );
-    if failures > 0 || !flat || !status.success() {
+    if failures > 0 || !flat || !stopped.clean() {
         std::process::exit(1);
     }
 }

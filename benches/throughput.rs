@@ -37,6 +37,8 @@
 //! * **errors** counts responses other than a 200 success body plus transport failures; a correct
 //!   run has 0. PASS/FAIL lines are informative: the benchmark exits 0 either way.
 
+mod common;
+
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -190,11 +192,9 @@ fn measure_memory(tasks: usize) -> MemoryReport {
     }
 }
 
-/// `VmRSS` of this process in KiB, from `/proc/self/status` (Linux only).
+/// `VmRSS` of this process in KiB (Linux only).
 fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    common::rss_kb(std::process::id())
 }
 
 impl MemoryReport {

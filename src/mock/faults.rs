@@ -48,7 +48,10 @@ impl FaultSpec {
         let contract = self.provider.contract();
         if let Some(code) = &self.error {
             if contract.error(code).is_none() {
-                return Err(FaultError::UnknownError { code: code.clone(), provider: self.provider });
+                return Err(FaultError::UnknownError {
+                    code: code.clone(),
+                    provider: self.provider,
+                });
             }
         }
         if self.error.is_some() && self.reset {

@@ -1,6 +1,6 @@
 //! Concurrent completions on one token, fired over HTTP behind a barrier: exactly one 200, every other call `TaskTimedOut`, and the stored result is the winner's, byte for byte.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,5 +1,4 @@
 //! The official-SDK wire captures in `fixtures/captures/`, parsed back into the requests the SDKs sent, with their credentials and signing times.
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

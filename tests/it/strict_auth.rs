@@ -1,6 +1,6 @@
 //! Strict mode: the mock verifies signatures with configured keys on its own clock; every SDK capture passes with its credentials and fails with another secret, and each auth error's bytes are pinned.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -1,6 +1,6 @@
 //! Random sequences of calls on several tokens, sent through each provider's wire format, end exactly as an independent sequential model says.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The mock applies its checks in the order the contract's `check_order` table gives: a request that breaks every rule from step k on gets step k's error.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::*;

@@ -1,6 +1,6 @@
 //! Pins the exact bytes (status, headers, body) of every response the AWS mock can produce.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

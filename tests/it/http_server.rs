@@ -1,6 +1,6 @@
 //! The HTTP adapter: the 413 is decided from the head without reading the body, bad or half-sent requests end cleanly, the control API works over HTTP, and the server keeps serving.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

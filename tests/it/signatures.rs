@@ -3,7 +3,7 @@
 //! Each capture is parsed back into the `http::Request` the SDK sent; the credentials and the
 //! clock come from the capture itself, so these are test vectors computed by the real clients.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};

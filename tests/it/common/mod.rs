@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests: building AWS requests and rendering responses for snapshots.
-#![allow(dead_code)]
 
 pub mod captures;
 
@@ -146,7 +145,7 @@ pub fn ali_message(response: &Response<Bytes>) -> String {
 /// insta settings that keep snapshots in the top-level `snapshots/` folder.
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
+    settings.set_snapshot_path("../../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }

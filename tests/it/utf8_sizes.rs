@@ -1,6 +1,6 @@
 //! Random mixes of 1- to 4-byte characters around the output limit, raw or `\u`-escaped on the wire: accepted exactly when the decoded string is at most 262144 UTF-8 bytes.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::*;

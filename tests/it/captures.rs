@@ -117,7 +117,7 @@ fn kind_of(name: &str) -> Kind {
     } else if name.starts_with("alibaba-") {
         Kind::Alibaba
     } else {
-        panic!("capture {name}: unknown client prefix; teach tests/captures.rs about it")
+        panic!("capture {name}: unknown client prefix; teach tests/it/captures.rs about it")
     }
 }
 

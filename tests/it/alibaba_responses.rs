@@ -1,6 +1,6 @@
 //! Pins the exact bytes (status, headers, body) of every response the Alibaba mock can produce: success and each catalogue error.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

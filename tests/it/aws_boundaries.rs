@@ -1,6 +1,6 @@
 //! Every limit at its maximum and one past it, in the right unit: characters for tokens, errors and causes; UTF-8 bytes of the decoded string for outputs, escaped or not.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::*;

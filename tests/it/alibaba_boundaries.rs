@@ -1,6 +1,6 @@
 //! Alibaba limits at their maximum and one past it, in UTF-8 bytes for `Output` and characters for `Error`/`Cause`, and every way a token can travel (query, form body, JSON body, GET).
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::*;

@@ -6,7 +6,7 @@
 //! shrunk minimal case). `every_check_is_caught_by_some_defect` proves the table covers the
 //! catalogue, so a new check without a faulty target fails the build.
 
-mod faulty;
+use crate::faulty;
 
 use std::collections::BTreeSet;
 use std::time::Instant;

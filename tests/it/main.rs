@@ -1,0 +1,30 @@
+//! The integration tests, as one test binary: one module per former `tests/*.rs` file.
+//!
+//! One binary links the crate and the dev-dependencies once instead of once per file (as
+//! cargo-nextest's `integration-tests/tests/integration/main.rs` does). `common` holds the
+//! shared request and snapshot helpers, `faulty` the faulty targets used by `faulty_targets`.
+//! Snapshots stay in the top-level `snapshots/` folder (see `common::snapshot_settings`).
+
+mod common;
+mod faulty;
+
+mod alibaba_boundaries;
+mod alibaba_responses;
+mod arbitrary_bytes;
+mod aws_boundaries;
+mod aws_responses;
+mod aws_token_sources;
+mod captures;
+mod check_order;
+mod cli_serve;
+mod contract_docs;
+mod faulty_targets;
+mod hostile_targets;
+mod http_server;
+mod races;
+mod real_sdk;
+mod report_formats;
+mod signatures;
+mod state_machine;
+mod strict_auth;
+mod utf8_sizes;
