@@ -77,3 +77,11 @@ pub use mock::StrictAuth;
 #[cfg(feature = "mock")]
 pub use mock::{FaultSpec, Mock, MockConfig, MockServer};
 pub use tasks::{Clock, NewTask, Status, TaskId, TaskSpec, TaskView};
+
+/// Internals that this crate's own tests, benches and fuzz targets reach into. Not part of
+/// the API: anything here may change in any release.
+#[doc(hidden)]
+pub mod testing {
+    #[cfg(feature = "mock")]
+    pub use crate::mock::{is_control_path, route};
+}

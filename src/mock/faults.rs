@@ -205,7 +205,7 @@ impl Faults {
 
 /// A token bucket on the mock's clock.
 #[derive(Debug)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     capacity: f64,
     refill_per_ms: f64,
     state: Mutex<(f64, u64)>,

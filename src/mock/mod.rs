@@ -6,10 +6,10 @@
 
 mod adapter;
 mod config;
-pub mod control;
+mod control;
 mod deadline;
-pub mod faults;
-pub mod journal;
+mod faults;
+mod journal;
 mod providers;
 #[cfg(feature = "wiremock")]
 mod respond;
@@ -21,13 +21,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 
+#[doc(hidden)]
 pub use adapter::route;
 pub use config::MockConfig;
 #[cfg(feature = "strict-auth")]
 pub use config::StrictAuth;
-pub use faults::{ActiveFault, Effect, FaultError, FaultSpec, Faults, Throttle};
-pub use journal::{Journal, JournalEntry, JournalSnapshot};
-pub use providers::{alibaba_rejection_error, aws_rejection_error};
+#[doc(hidden)]
+pub use control::is_control_path;
+pub use faults::{ActiveFault, Effect, FaultError, FaultSpec, Faults};
+pub use journal::{Journal, JournalEntry, JournalSnapshot, BODY_PREFIX_BYTES};
 #[cfg(feature = "wiremock")]
 pub use respond::ContractResponder;
 pub use server::{bind, serve, serve_connection, MockServer, LISTEN_BACKLOG};
@@ -212,11 +214,6 @@ impl Mock {
     #[cfg(feature = "wiremock")]
     pub fn responder(&self) -> ContractResponder {
         ContractResponder::new(self.clone())
-    }
-
-    /// The task store.
-    pub fn store(&self) -> &Store {
-        &self.inner.store
     }
 
     /// The transport limits.

@@ -3,9 +3,6 @@
 mod alibaba;
 mod aws;
 
-pub use alibaba::rejection_error as alibaba_rejection_error;
-pub use aws::rejection_error as aws_rejection_error;
-
 use super::adapter::Registration;
 
 /// The providers the engine serves, most specific route first: the first whose `claims`

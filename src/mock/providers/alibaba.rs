@@ -26,7 +26,7 @@ pub(in crate::mock) const REGISTRATION: Registration = Registration {
 
 /// The Alibaba error for a store rejection of a report sent with `token`, as the contract's
 /// outcome table names it.
-pub fn rejection_error(rejection: Rejection, token: &str) -> AlibabaError {
+fn rejection_error(rejection: Rejection, token: &str) -> AlibabaError {
     let outcomes = &contract::CONTRACT.outcomes;
     match rejection {
         Rejection::Closed => AlibabaError::with(outcomes.closed, &[token]),

@@ -33,7 +33,7 @@ pub(in crate::mock) const REGISTRATION: Registration = Registration {
 };
 
 /// The AWS error for a store rejection, as the contract's outcome table names it.
-pub fn rejection_error(rejection: Rejection) -> AwsError {
+fn rejection_error(rejection: Rejection) -> AwsError {
     let outcomes = &contract::CONTRACT.outcomes;
     match rejection {
         Rejection::InvalidToken => AwsError::plain(outcomes.invalid_token),
