@@ -51,6 +51,30 @@
 //! ```
 //!
 //! Exit codes of the binary are listed in [`exit_code`].
+//!
+//! ## Where things live
+//!
+//! | layer | module | what it is |
+//! | --- | --- | --- |
+//! | contract | [`contract`] | every rule, limit, error and check step as data, with provenance |
+//! | codecs | [`wire`] | pure functions between a provider's bytes and a [`wire::Call`] |
+//! | store | [`tasks`] | the one task state machine: tokens, deadlines, one winner per task |
+//! | signatures | `auth` | SigV4 and Alibaba RPC/ACS3, verifying and signing (feature `strict-auth`) |
+//! | mock | [`Mock`], [`MockServer`] | a neutral engine; one adapter per provider in `mock/providers/` |
+//! | checker | `check` | the named checks, token sources and reports (feature `check`) |
+//!
+//! A request to the mock: [`MockServer`] reads the head, the engine routes it once to the
+//! provider whose adapter claims it and takes that adapter's body limit, the body is read
+//! within it, and the adapter runs the codec, the fault rules, strict mode and the store,
+//! and hands back its response with what the journal keeps. A check: `check::run` selects
+//! the catalogue entries, mints live tokens from its token source, sends requests built by
+//! the codecs to the target and compares what comes back with the contract's rule.
+//!
+//! ## Features
+//!
+//! `default` is everything (`cli`). A test crate that embeds only the mock takes
+//! `default-features = false, features = ["mock"]`; add `wiremock` for
+//! [`ContractResponder`] and `strict-auth` for signature checking.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
