@@ -73,7 +73,8 @@ const BIG_BODY: u64 = 100 * 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
 /// Peak RSS growth allowed while a big body is refused: half the server's 16 MiB drain.
 const BIG_BODY_GROWTH_KB: u64 = 8 * 1024;
-const AWS_TOO_LARGE: &str = "HTTP content length exceeded 1049600 bytes.";
+const AWS_TOO_LARGE: &str = tasktoken::contract::aws::TOO_LARGE_BODY;
+const ALI_TOO_LARGE: &str = tasktoken::contract::alibaba::ENTITY_TOO_LARGE.code;
 
 const IDLE_CONNECTIONS: usize = 10_000;
 const CAP_ATTEMPTS: usize = MAX_CONNECTIONS + 100;
@@ -707,18 +708,17 @@ async fn stream_big_body(
 
 async fn big_body(server: &Server, api: Api, framing: Framing) -> Row {
     let (scenario, expected) = match (api, framing) {
-        (Api::Aws, Framing::Length) => (
-            "1a 100 MB body, AWS, Content-Length",
-            "413 \"HTTP content length exceeded 1049600 bytes.\"",
-        ),
+        (Api::Aws, Framing::Length) => {
+            ("1a 100 MB body, AWS, Content-Length", format!("413 {AWS_TOO_LARGE:?}"))
+        }
         (Api::Alibaba, Framing::Length) => {
-            ("1b 100 MB body, Alibaba, Content-Length", "400 JSON Code EntityTooLarge")
+            ("1b 100 MB body, Alibaba, Content-Length", format!("400 JSON Code {ALI_TOO_LARGE}"))
         }
         (Api::Aws, Framing::Chunked) => {
-            ("1c 100 MB body, AWS, chunked", "413 \"HTTP content length exceeded 1049600 bytes.\"")
+            ("1c 100 MB body, AWS, chunked", format!("413 {AWS_TOO_LARGE:?}"))
         }
         (Api::Alibaba, Framing::Chunked) => {
-            ("1d 100 MB body, Alibaba, chunked", "400 JSON Code EntityTooLarge")
+            ("1d 100 MB body, Alibaba, chunked", format!("400 JSON Code {ALI_TOO_LARGE}"))
         }
     };
     let row =
@@ -736,7 +736,7 @@ async fn big_body(server: &Server, api: Api, framing: Framing) -> Row {
             Api::Aws => status == 413 && body == AWS_TOO_LARGE,
             Api::Alibaba => {
                 let v: Value = serde_json::from_str(&body).unwrap_or_default();
-                status == 400 && v["Code"] == "EntityTooLarge"
+                status == 400 && v["Code"] == ALI_TOO_LARGE
             }
         },
         None => false,

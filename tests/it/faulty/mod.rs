@@ -369,10 +369,7 @@ impl FaultyResponder {
                 }
             }
             LengthsCountedInBytes if kind == Kind::Fail => {
-                let (error_max, cause_max) = match provider {
-                    Provider::Aws => (256, 32_768),
-                    Provider::Alibaba => (128, 4096),
-                };
+                let (error_max, cause_max) = (max(provider, "error"), max(provider, "cause"));
                 let over = |name: &str, max: usize| p.get(name).is_some_and(|v| v.len() > max);
                 let (error, cause) = (member(provider, "error"), member(provider, "cause"));
                 if over(error, error_max) {
@@ -386,14 +383,21 @@ impl FaultyResponder {
 
             // ---- AWS ----
             NoLengthChecks if kind != Kind::Other => {
-                if call.token.as_ref().is_some_and(|t| t.is_empty() || t.chars().count() > 2048) {
+                if call
+                    .token
+                    .as_ref()
+                    .is_some_and(|t| t.is_empty() || t.chars().count() > max(provider, "token"))
+                {
                     return Step::Answer(out.invalid_token());
                 }
                 Step::Engine(edit(provider, req, |m| {
-                    if let Some(o) = m.get("output").filter(|o| o.len() > AWS_OUTPUT_MAX) {
-                        m.set("output", &truncate_output(&o, AWS_OUTPUT_MAX));
+                    let output_max = output_max(provider);
+                    if let Some(o) = m.get("output").filter(|o| o.len() > output_max) {
+                        m.set("output", &truncate_output(&o, output_max));
                     }
-                    for (name, max) in [("error", 256), ("cause", 32_768)] {
+                    for (name, max) in
+                        [("error", max(provider, "error")), ("cause", max(provider, "cause"))]
+                    {
                         if let Some(v) = m.get(name).filter(|v| v.chars().count() > max) {
                             m.set(name, &v.chars().take(max).collect::<String>());
                         }
@@ -405,8 +409,8 @@ impl FaultyResponder {
             }
             OutputCountedOnTheWire if kind == Kind::Succeed => {
                 match raw_string_member_len(req.body(), "output") {
-                    Some(n) if n > AWS_OUTPUT_MAX => {
-                        Step::Answer(out.too_long("output", AWS_OUTPUT_MAX))
+                    Some(n) if n > output_max(provider) => {
+                        Step::Answer(out.too_long("output", output_max(provider)))
                     }
                     _ => Step::Engine(req),
                 }

@@ -20,8 +20,6 @@ use tasktoken::Provider;
 pub(super) type Req = Request<Bytes>;
 pub(super) type Resp = Response<Bytes>;
 
-/// AWS `output` limit in UTF-8 bytes.
-pub(super) const AWS_OUTPUT_MAX: usize = 262_144;
 /// Every member of the three AWS operations.
 pub(super) const AWS_MEMBERS: [&str; 4] = ["taskToken", "output", "error", "cause"];
 
@@ -201,25 +199,33 @@ pub(super) fn aws_message(resp: &Resp) -> Option<String> {
 }
 
 /// The member's name on the provider's wire.
-pub(super) fn member(provider: Provider, name: &str) -> &'static str {
-    match (provider, name) {
-        (Provider::Aws, "token") => "taskToken",
-        (Provider::Aws, "output") => "output",
-        (Provider::Aws, "error") => "error",
-        (Provider::Aws, "cause") => "cause",
-        (Provider::Alibaba, "token") => "TaskToken",
-        (Provider::Alibaba, "output") => "Output",
-        (Provider::Alibaba, "error") => "Error",
-        (Provider::Alibaba, "cause") => "Cause",
-        _ => unreachable!("no member {name}"),
-    }
+/// The contract's entry for a member by its role (`token`, `output`, `error`, `cause`): the
+/// operation that carries it, then the member whose name ends in the role.
+pub(super) fn spec(provider: Provider, role: &str) -> &'static tasktoken::contract::Member {
+    use tasktoken::contract::Action;
+    let action = if matches!(role, "error" | "cause") { Action::Fail } else { Action::Succeed };
+    provider
+        .contract()
+        .operations
+        .iter()
+        .filter(|op| op.action == action)
+        .flat_map(|op| op.members)
+        .find(|m| m.name.to_ascii_lowercase().ends_with(role))
+        .unwrap_or_else(|| unreachable!("no member {role}"))
+}
+
+/// A member's name on `provider`'s wire, by role.
+pub(super) fn member(provider: Provider, role: &str) -> &'static str {
+    spec(provider, role).name
+}
+
+/// A member's largest length, by role (Alibaba: CloudFlow's `Output`).
+pub(super) fn max(provider: Provider, role: &str) -> usize {
+    spec(provider, role).limit.max
 }
 
 pub(super) fn output_max(provider: Provider) -> usize {
-    match provider {
-        Provider::Aws => AWS_OUTPUT_MAX,
-        Provider::Alibaba => ali::CLOUDFLOW_OUTPUT_MAX,
-    }
+    max(provider, "output")
 }
 
 pub(super) fn kind(provider: Provider, req: &Req) -> Kind {
