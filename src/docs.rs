@@ -2,10 +2,12 @@
 
 use std::fmt::Write as _;
 
-use crate::contract::{alibaba, aws, CheckStep, Contract, Limit, Provider, Rule, Unit};
+use crate::contract::{
+    alibaba, Action, CheckStep, Contract, ErrorSpec, Limit, Operation, Provider, Rule, Unit,
+};
 
 /// The whole contract document: each provider's operations, limits, errors, check order and
-/// rules with provenance, then where the two providers differ.
+/// rules with provenance, then where the providers differ.
 ///
 /// ```
 /// let md = tasktoken::docs::render();
@@ -28,7 +30,7 @@ pub fn render() -> String {
     for p in Provider::ALL {
         let _ = writeln!(out, "- [{}](#{})", p.contract().service, anchor(p.contract().service));
     }
-    out.push_str("- [Where AWS and Alibaba differ](#where-aws-and-alibaba-differ)\n\n");
+    let _ = writeln!(out, "- [{DIFFERENCES}](#{})\n", anchor(DIFFERENCES));
     for p in Provider::ALL {
         provider_section(&mut out, p.contract());
     }
@@ -48,7 +50,7 @@ fn provider_section(out: &mut String, c: &Contract) {
             .collect();
         let _ = writeln!(out, "| {} | `{}` | {} |", op.name, op.wire_name, members.join(", "));
     }
-    if c.provider == Provider::Alibaba {
+    if heartbeat(c).is_none() {
         out.push_str("\nThere is no heartbeat operation.\n");
     }
 
@@ -147,85 +149,87 @@ fn rule_item(out: &mut String, rule: &Rule) {
 }
 
 fn differences(out: &mut String) {
-    let a = &aws::CONTRACT;
-    let b = &alibaba::CONTRACT;
-    let member = |c: &Contract, op: usize, name: &str| {
-        c.operations[op].member(name).map(|m| limit(&m.limit)).unwrap_or_else(|| "none".into())
+    let contracts: Vec<&Contract> = Provider::ALL.iter().map(|p| p.contract()).collect();
+    let row = |what: &str, cell_of: &dyn Fn(&Contract) -> String| {
+        let cells: Vec<String> = contracts.iter().map(|c| cell_of(c)).collect();
+        format!("| {what} | {} |\n", cells.join(" | "))
     };
-    let rows: Vec<(&str, String, String)> = vec![
-        (
-            "API style",
-            "awsJson1_0, `X-Amz-Target`".into(),
-            "RPC, `Action` parameter (query and form body merged)".into(),
-        ),
-        ("operations", names(a), names(b)),
-        ("heartbeat", "SendTaskHeartbeat".into(), "none".into()),
-        ("token shape", cell(aws::R_TOKEN_SHAPE.summary), cell(alibaba::R_TOKEN_SHAPE.summary)),
-        ("token length", member(a, 0, "taskToken"), "no documented limit".into()),
-        ("output limit", member(a, 0, "output"), member(b, 0, "Output")),
-        ("error limit", member(a, 1, "error"), member(b, 1, "Error")),
-        ("cause limit", member(a, 1, "cause"), member(b, 1, "Cause")),
-        (
-            "whole request",
-            format!("{} bytes, else plain-text 413", a.max_request_bytes),
-            format!("{} bytes, else `EntityTooLarge`", b.max_request_bytes),
-        ),
-        ("success body", "`{}`".into(), "`{\"EventId\": <int64>, \"RequestId\": \"…\"}`".into()),
-        (
-            "error body",
-            "`{\"__type\":\"<namespace>#<Code>\",\"message\":…}`".into(),
-            "`{\"RequestId\",\"HostId\",\"Code\",\"Message\",\"Recommend\"}`".into(),
-        ),
-        (
-            "token never issued",
-            format!("`{}`", a.outcomes.invalid_token.code),
-            format!("`{}`", b.outcomes.invalid_token.code),
-        ),
-        (
-            "task closed (completed or timed out)",
-            format!("`{}`", a.outcomes.closed.code),
-            format!("`{}`", b.outcomes.closed.code),
-        ),
-        (
-            "output not JSON",
-            format!("`{}`", a.outcomes.invalid_output.code),
-            format!("`{}`", b.outcomes.invalid_output.code),
-        ),
-        (
-            "member too long",
-            "`ValidationException` (Coral message)".into(),
-            "`InvalidArgument` (`Error`, `Cause`), `EntityTooLarge` (`Output`)".into(),
-        ),
-        (
-            "missing member",
-            "`ValidationException`: Member must not be null".into(),
-            "`MissingRequiredParams`".into(),
-        ),
-        (
-            "signature",
-            "SigV4, signing name `states`".into(),
-            "RPC v1 HMAC-SHA1 over query and form (or ACS3-HMAC-SHA256)".into(),
-        ),
-        (
-            "error statuses",
-            "400 for everything but the 413".into(),
-            "400, 403, 409, 415, 429, 500 by code".into(),
-        ),
-        (
-            "documented quota",
-            "none in the contract".into(),
-            format!(
-                "bucket of {}, refilled at {} per second",
-                alibaba::QUOTA_BUCKET,
-                alibaba::QUOTA_REFILL_PER_SECOND
-            ),
-        ),
-    ];
-    out.push_str("## Where AWS and Alibaba differ\n\n| | AWS Step Functions | Alibaba CloudFlow |\n| --- | --- | --- |\n");
-    for (what, aws_cell, ali_cell) in rows {
-        let _ = writeln!(out, "| {what} | {aws_cell} | {ali_cell} |");
-    }
-    out.push_str("\nBoth: the first completion wins and every later call on the token gets the closed-task error; N concurrent completions give exactly one success; a timed-out task answers like a completed one.\n");
+    let member_limit = |c: &Contract, action: Action, index: usize| {
+        let op = c.operations.iter().find(|op| op.action == action);
+        op.and_then(|op| op.members.get(index)).map_or("none".into(), |m| limit(&m.limit))
+    };
+    let code = |spec: &ErrorSpec| format!("`{}`", spec.code);
+    let mut table = String::new();
+    table.push_str(&row("API style", &|c| c.traits.api_style.into()));
+    table.push_str(&row("operations", &names));
+    table.push_str(&row("heartbeat", &|c| heartbeat(c).map_or("none".into(), |op| op.name.into())));
+    table.push_str(&row("token shape", &|c| {
+        c.rules
+            .iter()
+            .find(|r| r.id.ends_with(".token-shape"))
+            .map_or("".into(), |r| cell(r.summary))
+    }));
+    table.push_str(&row("token length", &|c| member_limit(c, Action::Succeed, 0)));
+    table.push_str(&row("output limit", &|c| member_limit(c, Action::Succeed, 1)));
+    table.push_str(&row("error limit", &|c| member_limit(c, Action::Fail, 1)));
+    table.push_str(&row("cause limit", &|c| member_limit(c, Action::Fail, 2)));
+    table.push_str(&row("whole request", &|c| {
+        let e = c.outcomes.too_large;
+        format!("{} bytes, else {} ({})", c.max_request_bytes, code(e), e.status)
+    }));
+    table.push_str(&row("success body", &|c| cell(c.traits.success_body)));
+    table.push_str(&row("error body", &|c| cell(c.traits.error_body)));
+    table.push_str(&row("token never issued", &|c| code(c.outcomes.invalid_token)));
+    table.push_str(&row("task closed (completed or timed out)", &|c| code(c.outcomes.closed)));
+    table.push_str(&row("task deleted", &|c| code(c.outcomes.deleted)));
+    table.push_str(&row("output not JSON", &|c| code(c.outcomes.invalid_output)));
+    table.push_str(&row("member too long", &|c| {
+        let mut by_error: Vec<(&ErrorSpec, Vec<&str>)> = Vec::new();
+        for m in c.operations.iter().flat_map(|op| op.members) {
+            let spec = m.too_long.unwrap_or(c.outcomes.out_of_range);
+            match by_error.iter_mut().find(|(s, _)| std::ptr::eq(*s, spec)) {
+                Some((_, names)) if names.contains(&m.name) => {}
+                Some((_, names)) => names.push(m.name),
+                None => by_error.push((spec, vec![m.name])),
+            }
+        }
+        let parts: Vec<String> = by_error
+            .iter()
+            .map(|(spec, names)| {
+                let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                format!("{} ({})", code(spec), names.join(", "))
+            })
+            .collect();
+        parts.join("; ")
+    }));
+    table.push_str(&row("missing member", &|c| code(c.outcomes.missing)));
+    table.push_str(&row("signature", &|c| c.traits.signature.into()));
+    table.push_str(&row("error statuses", &|c| {
+        let mut statuses: Vec<u16> = c.errors.iter().map(|e| e.status).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    }));
+    table.push_str(&row("documented quota", &|c| {
+        c.traits.quota.map_or("none in the contract".into(), |r| cell(r.summary))
+    }));
+    let services: Vec<&str> = contracts.iter().map(|c| c.service).collect();
+    let rule: Vec<&str> = contracts.iter().map(|_| "---").collect();
+    let _ = write!(
+        out,
+        "## {DIFFERENCES}\n\n| | {} |\n| --- | {} |\n{table}",
+        services.join(" | "),
+        rule.join(" | ")
+    );
+    out.push_str("\nAll of them: the first completion wins and every later call on the token gets the closed-task error; N concurrent completions give exactly one success; a timed-out task answers like a completed one.\n");
+}
+
+/// The title of the comparison section.
+const DIFFERENCES: &str = "Where the providers differ";
+
+/// The operation that keeps a task alive, if the provider has one.
+fn heartbeat(c: &Contract) -> Option<&'static Operation> {
+    c.operations.iter().copied().find(|op| op.action == Action::Heartbeat)
 }
 
 fn names(c: &Contract) -> String {

@@ -5,7 +5,7 @@
 
 use super::{
     Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Outcomes, Provenance,
-    Provider, Rule, Unit,
+    Provider, Rule, Traits, Unit,
 };
 
 use Provenance::{Documented, Inferred, Observed};
@@ -385,6 +385,16 @@ pub static CONTRACT: Contract = Contract {
         closed: &TASK_ALREADY_COMPLETED,
         deleted: &INVALID_ARGUMENT,
         invalid_output: &INVALID_ARGUMENT,
+        out_of_range: &INVALID_ARGUMENT,
+        too_large: &ENTITY_TOO_LARGE,
+        missing: &MISSING_REQUIRED_PARAMS,
     },
     timeout_error: "FnF.TaskTimeout",
+    traits: Traits {
+        api_style: "RPC, `Action` parameter (query and form body merged)",
+        success_body: "`{\"EventId\": <int64>, \"RequestId\": \"…\"}`",
+        error_body: "`{\"RequestId\",\"HostId\",\"Code\",\"Message\",\"Recommend\"}`",
+        signature: "RPC v1 HMAC-SHA1 over query and form (or ACS3-HMAC-SHA256)",
+        quota: Some(&R_THROTTLED),
+    },
 };

@@ -5,7 +5,7 @@
 
 use super::{
     Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Outcomes, Provenance,
-    Provider, Rule, Unit,
+    Provider, Rule, Traits, Unit,
 };
 
 use Provenance::{Documented, Inferred, Observed};
@@ -423,6 +423,16 @@ pub static CONTRACT: Contract = Contract {
         closed: &TASK_TIMED_OUT,
         deleted: &TASK_DOES_NOT_EXIST,
         invalid_output: &INVALID_OUTPUT,
+        out_of_range: &VALIDATION,
+        too_large: &REQUEST_TOO_LARGE,
+        missing: &VALIDATION,
     },
     timeout_error: "States.Timeout",
+    traits: Traits {
+        api_style: "awsJson1_0, `X-Amz-Target`",
+        success_body: "`{}`",
+        error_body: "`{\"__type\":\"<namespace>#<Code>\",\"message\":…}`",
+        signature: "SigV4, signing name `states`",
+        quota: None,
+    },
 };

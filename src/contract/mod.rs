@@ -337,6 +337,28 @@ pub struct Outcomes {
     pub deleted: &'static ErrorSpec,
     /// An output that is not valid JSON.
     pub invalid_output: &'static ErrorSpec,
+    /// A member out of its range (unless the member names its own [`Member::too_long`]).
+    pub out_of_range: &'static ErrorSpec,
+    /// A required member missing.
+    pub missing: &'static ErrorSpec,
+    /// A request over [`Contract::max_request_bytes`].
+    pub too_large: &'static ErrorSpec,
+}
+
+/// How a provider's wire looks, in words: the rows of the docs' comparison that no table
+/// above derives.
+#[derive(Debug, Serialize)]
+pub struct Traits {
+    /// The API style and how a request names its operation.
+    pub api_style: &'static str,
+    /// The body of a successful answer.
+    pub success_body: &'static str,
+    /// The body of an error answer.
+    pub error_body: &'static str,
+    /// How requests are signed.
+    pub signature: &'static str,
+    /// The documented request quota, if the contract has one.
+    pub quota: Option<&'static Rule>,
 }
 
 /// A provider's whole contract.
@@ -364,6 +386,8 @@ pub struct Contract {
     pub outcomes: Outcomes,
     /// The error a timed-out task shows in its view (`States.Timeout`, `FnF.TaskTimeout`).
     pub timeout_error: &'static str,
+    /// The wire in words, for the docs.
+    pub traits: Traits,
 }
 
 impl Contract {
