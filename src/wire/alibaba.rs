@@ -207,14 +207,7 @@ fn push_json(out: &mut Vec<u8>, s: &str) {
 }
 
 fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Bytes> {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert(REQUEST_ID, v);
-    }
-    response
+    super::json_response(status, body, CONTENT_TYPE, REQUEST_ID, request_id)
 }
 
 /// Splits `a=b&c=d` into decoded pairs (`+` is a space); bad escapes or non-UTF-8 are

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -290,14 +290,7 @@ pub fn too_large() -> Response<Bytes> {
 }
 
 fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Bytes> {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers: &mut HeaderMap = response.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert(REQUEST_ID, v);
-    }
-    response
+    super::json_response(status, body, CONTENT_TYPE, REQUEST_ID, request_id)
 }
 
 /// A request for `operation` with `members` (in the order given) as JSON strings: raw UTF-8, or

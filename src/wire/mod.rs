@@ -5,6 +5,9 @@ pub mod aws;
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+
 use crate::contract::{Action, Operation};
 use crate::tasks::Completion;
 
@@ -63,4 +66,22 @@ impl Call<'_> {
 /// ```
 pub fn json_error(text: &str) -> Option<String> {
     serde_json::from_str::<serde::de::IgnoredAny>(text).err().map(|e| e.to_string())
+}
+
+/// A JSON answer with the provider's content type and its request-id header.
+pub(crate) fn json_response(
+    status: StatusCode,
+    body: Bytes,
+    content_type: &'static str,
+    request_id_header: HeaderName,
+    request_id: &str,
+) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(request_id_header, v);
+    }
+    response
 }
