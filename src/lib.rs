@@ -57,7 +57,6 @@
 
 pub mod auth;
 pub mod check;
-pub mod cli;
 pub mod contract;
 pub mod docs;
 pub mod exit_code;

@@ -36,7 +36,7 @@ use subtle::ConstantTimeEq;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 
-use super::{format_unix, parse_exact, skew, system_time, unix_seconds, Keys, Skew};
+use super::{format_unix, parse_exact, skew, system_time, unix_seconds, Keys, SignError, Skew};
 
 /// The only signing algorithm accepted.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -97,7 +97,7 @@ struct Authorization<'a> {
 ///     .header("X-Amz-Target", "AWSStepFunctions.SendTaskHeartbeat")
 ///     .body(Bytes::from_static(br#"{"taskToken":"t"}"#))
 ///     .unwrap();
-/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "us-east-1", signed_at).unwrap();
+/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "us-east-1", aws::SERVICE, signed_at).unwrap();
 ///
 /// let keys = Keys::new([KeyPair::new("AKIDEXAMPLE", "secret")]);
 /// assert_eq!(aws::verify(&request, &keys, signed_at + Duration::from_secs(5)), Ok(()));
@@ -183,12 +183,13 @@ pub fn verify(
     }
 }
 
-/// Signs `request` in place with SigV4 for service `states`: sets `X-Amz-Date` and
+/// Signs `request` in place with SigV4 for `service` (the signing name in the credential
+/// scope: [`SERVICE`] for Step Functions, `sqs` for SQS): sets `X-Amz-Date` and
 /// `Authorization` (replacing any already there). Every header is signed except the ones the
 /// AWS SDKs leave out (`User-Agent`, `X-Amzn-Trace-Id`, `Transfer-Encoding`); a `Host` header is
 /// added from the URI's authority when missing.
 ///
-/// Fails with [`AwsAuthError::Incomplete`] (carrying the reason) when the request cannot be
+/// Fails with a [`SignError`] (carrying the reason) when the request cannot be
 /// signed: no `Host` header nor authority, a header value that is not UTF-8, an access key id or
 /// region that cannot appear in a header, or a time outside years -9999 to 9999.
 ///
@@ -202,7 +203,7 @@ pub fn verify(
 ///     .body(Bytes::from_static(b"{}"))
 ///     .unwrap();
 /// let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "eu-west-1", time).unwrap();
+/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "eu-west-1", aws::SERVICE, time).unwrap();
 /// assert_eq!(request.headers()["x-amz-date"], "20261118T110640Z");
 /// assert!(request.headers()["authorization"].to_str().unwrap().starts_with(
 ///     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261118/eu-west-1/states/aws4_request, \
@@ -214,9 +215,10 @@ pub fn sign(
     access_key_id: &str,
     secret: &str,
     region: &str,
+    service: &str,
     time: SystemTime,
-) -> Result<(), AwsAuthError> {
-    let cannot = |why: &str| AwsAuthError::Incomplete(format!("cannot sign the request: {why}"));
+) -> Result<(), SignError> {
+    let cannot = |why: &str| SignError::new(why);
     // aws-sigv4 panics on a time its calendar cannot show; keep to years -9999..=9999.
     let seconds = unix_seconds(time);
     let time = time::OffsetDateTime::from_unix_timestamp(seconds)
@@ -247,7 +249,7 @@ pub fn sign(
     let params: SigningParams<'_> = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(SERVICE)
+        .name(service)
         .time(time)
         .settings(SigningSettings::default())
         .build()
@@ -411,7 +413,7 @@ mod tests {
             .header("X-Amz-Target", "AWSStepFunctions.SendTaskSuccess")
             .body(Bytes::from_static(br#"{"taskToken":"t","output":"1"}"#))
             .unwrap();
-        sign(&mut request, ID, SECRET, "us-east-1", at(1_800_000_000)).unwrap();
+        sign(&mut request, ID, SECRET, "us-east-1", SERVICE, at(1_800_000_000)).unwrap();
         request
     }
 
@@ -527,12 +529,12 @@ mod tests {
     fn sign_refuses_what_it_cannot_put_in_a_header() {
         let mut request = http::Request::post("/").body(Bytes::new()).unwrap();
         assert!(matches!(
-            sign(&mut request, ID, SECRET, "us-east-1", at(0)),
-            Err(AwsAuthError::Incomplete(_))
+            sign(&mut request, ID, SECRET, "us-east-1", SERVICE, at(0)),
+            Err(SignError { .. })
         ));
         let mut request = signed_request();
-        assert!(sign(&mut request, "bad\nid", SECRET, "us-east-1", at(0)).is_err());
+        assert!(sign(&mut request, "bad\nid", SECRET, "us-east-1", SERVICE, at(0)).is_err());
         let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
-        assert!(sign(&mut request, ID, SECRET, "us-east-1", far).is_err());
+        assert!(sign(&mut request, ID, SECRET, "us-east-1", SERVICE, far).is_err());
     }
 }
