@@ -6,7 +6,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::shared;
-use super::{expect, expect_ok, Check, Want};
+use super::{expect, expect_ok, expect_unsigned, Check, Want};
 use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
 use crate::check::outcome::Group;
@@ -154,7 +154,8 @@ fn request_too_large(ctx: &Ctx<'_>) -> CheckRun {
     let output = "a".repeat(c::MAX_REQUEST_BYTES);
     let req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", &output)]);
     let message = c::ENTITY_TOO_LARGE.render_message(&[&c::MAX_REQUEST_BYTES.to_string()]);
-    expect(ctx, req, Want::Error { spec: &c::ENTITY_TOO_LARGE, message: message.as_deref() })?;
+    let want = Want::Error { spec: &c::ENTITY_TOO_LARGE, message: message.as_deref() };
+    expect_unsigned(ctx, req, want)?;
     Ok(1)
 }
 
@@ -318,7 +319,7 @@ fn media_type(ctx: &Ctx<'_>) -> CheckRun {
     let mut req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", "{}")]);
     req.headers_mut().insert("content-type", http::HeaderValue::from_static("application/xml"));
     let spec = &c::UNSUPPORTED_MEDIA_TYPE;
-    expect(ctx, req, Want::Error { spec, message: spec.message })?;
+    expect_unsigned(ctx, req, Want::Error { spec, message: spec.message })?;
     Ok(1)
 }
 
@@ -330,13 +331,13 @@ fn parameter_syntax(ctx: &Ctx<'_>) -> CheckRun {
         encode_params([("x", t.token.as_str())]).trim_start_matches("x=")
     );
     let req = http::Request::post(bad_escape).body(Bytes::new()).unwrap_or_default();
-    expect(ctx, req, Want::error(&c::INVALID_ARGUMENT))?;
+    expect_unsigned(ctx, req, Want::error(&c::INVALID_ARGUMENT))?;
     let duplicate = encode(
         &REPORT_TASK_SUCCEEDED,
         &[("TaskToken", t.token.as_str()), ("Output", "1")],
         &[("Output", "2")],
     );
-    expect(ctx, duplicate, Want::error(&c::INVALID_ARGUMENT))?;
+    expect_unsigned(ctx, duplicate, Want::error(&c::INVALID_ARGUMENT))?;
     // Neither took effect: the task is still open.
     expect_ok(
         ctx,
@@ -358,7 +359,7 @@ fn random_parameters(ctx: &Ctx<'_>) -> CheckRun {
             let query: String = text.chars().filter(|c| !c.is_whitespace() && *c != '#').collect();
             http::Request::post(format!("/?{query}")).body(Bytes::new()).unwrap_or_default()
         };
-        let (req, res) = ctx.send(req)?;
+        let (req, res) = ctx.send_unsigned(req);
         match observe(ctx.provider, &res) {
             Seen::Error { status, code: Some(_), .. } if (400..500).contains(&status) => Ok(()),
             other => Err(Halt::Fail(ctx.failure(

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use http::Request;
 
 use super::call::{observe, Seen};
-use super::context::{CheckRun, Ctx, Halt};
+use super::context::{CheckRun, Ctx, Exchanged, Halt};
 use super::outcome::Group;
 use crate::contract::{ErrorSpec, Provider, Rule};
 
@@ -92,7 +92,20 @@ impl Want<'_> {
 
 /// Sends `request` and demands `want`; returns the answer.
 pub(crate) fn expect(ctx: &Ctx<'_>, request: Request<Bytes>, want: Want<'_>) -> Result<Seen, Halt> {
-    let (request, result) = ctx.send(request)?;
+    judge(ctx, ctx.send(request)?, want)
+}
+
+/// [`expect`] for a request malformed on purpose, sent unsigned (see [`Ctx::send_unsigned`]).
+pub(crate) fn expect_unsigned(
+    ctx: &Ctx<'_>,
+    request: Request<Bytes>,
+    want: Want<'_>,
+) -> Result<Seen, Halt> {
+    judge(ctx, ctx.send_unsigned(request), want)
+}
+
+/// Demands `want` of an exchange.
+fn judge(ctx: &Ctx<'_>, (request, result): Exchanged, want: Want<'_>) -> Result<Seen, Halt> {
     let seen = observe(ctx.provider, &result);
     if want.matches(&seen) {
         return Ok(seen);
