@@ -1,4 +1,7 @@
-//! `tasktoken check` as a process: a secret given on the command line appears nowhere it writes, and unsignable credentials are a setup error.
+//! `tasktoken check` as a process: a secret never shows, unsignable credentials exit 2.
+//!
+//! A `--secret-key` appears in no stdout, trace log, JUnit or JSON report; credentials that
+//! cannot sign a request are a setup error.
 
 use std::process::Command;
 

@@ -282,3 +282,29 @@ pub async fn run(config: CheckConfig) -> Result<Report, CheckError> {
         .await
         .map_err(|e| CheckError::Thread(e.to_string()))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_of_a_config_never_shows_the_secret() {
+        let mut config = CheckConfig::new(Provider::Aws);
+        config.credentials =
+            Some(Credentials::new("AKIDVISIBLE", "hidden-secret-value", "eu-west-1"));
+        let shown = format!("{config:?} {config:#?}");
+        assert!(shown.contains("AKIDVISIBLE"), "{shown}");
+        assert!(!shown.contains("hidden-secret-value"), "{shown}");
+    }
+
+    #[test]
+    fn a_selection_that_matches_nothing_is_a_typed_error() {
+        let mut config = CheckConfig::new(Provider::Alibaba);
+        config.select = vec!["no-such-group".into()];
+        let e = selected(&config).unwrap_err();
+        assert!(
+            matches!(&e, CheckError::NoMatch { pattern, .. } if pattern == "no-such-group"),
+            "{e}"
+        );
+    }
+}

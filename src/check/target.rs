@@ -1,7 +1,7 @@
 //! The endpoint under test: requests with bounded time and response size, exchanges rendered.
 //!
-//! Requests arrive here already signed (see [`super::call::sign`]); the target only sends them
-//! and renders what went back and forth for reports.
+//! Requests arrive here already signed (by [`crate::auth`], when credentials are given); the
+//! target only sends them and renders what went back and forth for reports.
 
 use std::time::Duration;
 

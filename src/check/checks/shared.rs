@@ -1,4 +1,4 @@
-//! Checks that run the same way on both providers' wires, their expectations read from the contract.
+//! Checks that run the same way on both providers' wires, expectations read from the contract.
 //!
 //! Single-use tokens, stored results, member limits, random sequences against the model,
 //! deadlines and races; which error means "closed" or "invalid token" is the contract's
