@@ -307,4 +307,24 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn the_alibaba_output_limit_is_the_flavour_s() {
+        let mut config = CheckConfig::new(Provider::Alibaba);
+        config.select = vec!["alibaba.validation.output-bytes".into()];
+        config.cases = 16;
+        config.seed = Some(7);
+        config.alibaba_flavour = Flavour::ServerlessWorkflow;
+        // The embedded mock runs the same flavour: conformant.
+        let report = run_blocking(&config, &Progress::new(0, false)).unwrap();
+        assert!(report.conformant(), "{report:#?}");
+        assert_eq!(report.results[0].verdict, Verdict::Pass);
+        // A CloudFlow mock accepts what Serverless Workflow refuses: the check fails.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mock = Mock::new(MockConfig::default()).unwrap();
+        let server = runtime.block_on(MockServer::start_with(mock)).unwrap();
+        config.target = Some(server.uri());
+        let report = run_blocking(&config, &Progress::new(0, false)).unwrap();
+        assert!(matches!(report.results[0].verdict, Verdict::Fail(_)), "{report:#?}");
+    }
 }
