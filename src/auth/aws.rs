@@ -27,9 +27,11 @@ use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    sign as sigv4_sign, SignableBody, SignableRequest, SigningParams, SigningSettings,
+    sign as sigv4_sign, SignableBody, SignableRequest, SigningInstructions, SigningParams,
+    SigningSettings,
 };
 use aws_sigv4::sign::v4;
+use aws_sigv4::SigningOutput;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, DATE, HOST};
 use subtle::ConstantTimeEq;
@@ -244,26 +246,12 @@ pub fn sign(
             .map_err(|_| cannot(&format!("header {name} is not UTF-8")))?;
         headers.push((name.as_str(), value));
     }
-    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let identity = Credentials::new(access_key_id, secret, None, None, "tasktoken").into();
-    let params: SigningParams<'_> = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| cannot(&e.to_string()))?
-        .into();
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        path_and_query,
-        headers.into_iter(),
-        SignableBody::Bytes(request.body()),
-    )
-    .map_err(|e| cannot(&e.to_string()))?;
+    let credentials = Credentials::new(access_key_id, secret, None, None, "tasktoken");
+    let scope = Scope { region, service, time };
     let (instructions, _signature) =
-        sigv4_sign(signable, &params).map_err(|e| cannot(&e.to_string()))?.into_parts();
+        run_sigv4(request, headers, credentials, scope, SigningSettings::default())
+            .map_err(|e| cannot(&e))?
+            .into_parts();
 
     // Apply by hand rather than with `apply_to_request_http1x`, which panics on a header value
     // it cannot build (an access key id or region with a newline, say).
@@ -371,15 +359,36 @@ fn signature_for(
     }
     settings.excluded_headers = Some(excluded);
 
+    let scope = Scope { region, service: SERVICE, time };
+    let output = run_sigv4(request, headers, credentials, scope, settings).ok()?;
+    Some(output.signature().to_owned())
+}
+
+/// Where and when a signature applies: the credential scope's region and service, and the time.
+struct Scope<'a> {
+    region: &'a str,
+    service: &'a str,
+    time: SystemTime,
+}
+
+/// aws-sigv4 over `request` with exactly `headers`: the one place its parameters are built,
+/// for signing and for re-signing during verification alike.
+fn run_sigv4(
+    request: &http::Request<Bytes>,
+    headers: Vec<(&str, &str)>,
+    credentials: Credentials,
+    scope: Scope<'_>,
+    settings: SigningSettings,
+) -> Result<SigningOutput<SigningInstructions>, String> {
     let identity = credentials.into();
     let params: SigningParams<'_> = v4::SigningParams::builder()
         .identity(&identity)
-        .region(region)
-        .name(SERVICE)
-        .time(time)
+        .region(scope.region)
+        .name(scope.service)
+        .time(scope.time)
         .settings(settings)
         .build()
-        .ok()?
+        .map_err(|e| e.to_string())?
         .into();
     let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let signable = SignableRequest::new(
@@ -388,9 +397,8 @@ fn signature_for(
         headers.into_iter(),
         SignableBody::Bytes(request.body()),
     )
-    .ok()?;
-    let output = sigv4_sign(signable, &params).ok()?;
-    Some(output.signature().to_owned())
+    .map_err(|e| e.to_string())?;
+    sigv4_sign(signable, &params).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

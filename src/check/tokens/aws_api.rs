@@ -42,7 +42,7 @@ impl Service {
     pub fn signing_name(self) -> &'static str {
         match self {
             Service::Sqs => "sqs",
-            Service::StepFunctions => "states",
+            Service::StepFunctions => crate::auth::aws::SERVICE,
         }
     }
 }
