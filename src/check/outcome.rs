@@ -189,3 +189,23 @@ impl Report {
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_error_is_a_skip_marked_with_a_field() {
+        let setup = Verdict::Skip { reason: "token source mock: down".into(), setup: true };
+        let skip = Verdict::Skip { reason: "cannot read task state".into(), setup: false };
+        assert_eq!(
+            serde_json::to_value(&setup).unwrap(),
+            serde_json::json!({"verdict": "skip", "reason": "token source mock: down", "setup": true})
+        );
+        assert_eq!(
+            serde_json::to_value(&skip).unwrap(),
+            serde_json::json!({"verdict": "skip", "reason": "cannot read task state"})
+        );
+        assert_eq!(setup.label(), "skip");
+    }
+}
