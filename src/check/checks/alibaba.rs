@@ -11,19 +11,14 @@ use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
 use crate::check::outcome::Group;
 use crate::contract::alibaba::{self as c, REPORT_TASK_FAILED, REPORT_TASK_SUCCEEDED};
-use crate::contract::{Limit, Provider, Unit};
+use crate::contract::Provider;
 use crate::wire::alibaba::{encode, encode_params};
-
-/// `operation`'s member `name`'s limit, for descriptions (the checks read it themselves).
-fn limit(operation: &'static crate::contract::Operation, name: &str) -> Limit {
-    operation.member(name).map_or(Limit { min: 0, max: 0, unit: Unit::Characters }, |m| m.limit)
-}
 
 pub(super) fn checks() -> Vec<Check> {
     use Group::*;
-    let output = limit(&REPORT_TASK_SUCCEEDED, "Output");
-    let error = limit(&REPORT_TASK_FAILED, "Error");
-    let cause = limit(&REPORT_TASK_FAILED, "Cause");
+    let output = shared::limit(&REPORT_TASK_SUCCEEDED, "Output");
+    let error = shared::limit(&REPORT_TASK_FAILED, "Error");
+    let cause = shared::limit(&REPORT_TASK_FAILED, "Cause");
     vec![
         check!("alibaba.wire.success-body", Wire, c::R_SUCCESS, success_body,
             "a report on a live token answers 200 {\"EventId\": <int64>, \"RequestId\"} and never a Code"),

@@ -13,22 +13,14 @@ use crate::check::outcome::Group;
 use crate::check::strategies::length_around;
 use crate::check::target::{Received, TransportError};
 use crate::contract::aws::{self as c, SEND_TASK_FAILURE, SEND_TASK_HEARTBEAT, SEND_TASK_SUCCESS};
-use crate::contract::Limit;
 use crate::wire::aws::{encode, encode_raw};
-
-/// `operation`'s member `name`'s limit, for descriptions (the checks read it themselves).
-fn limit(operation: &'static crate::contract::Operation, name: &str) -> Limit {
-    operation
-        .member(name)
-        .map_or(Limit { min: 0, max: 0, unit: crate::contract::Unit::Characters }, |m| m.limit)
-}
 
 pub(super) fn checks() -> Vec<Check> {
     use Group::*;
-    let token = limit(&SEND_TASK_HEARTBEAT, "taskToken");
-    let output = limit(&SEND_TASK_SUCCESS, "output");
-    let error = limit(&SEND_TASK_FAILURE, "error");
-    let cause = limit(&SEND_TASK_FAILURE, "cause");
+    let token = shared::limit(&SEND_TASK_HEARTBEAT, "taskToken");
+    let output = shared::limit(&SEND_TASK_SUCCESS, "output");
+    let error = shared::limit(&SEND_TASK_FAILURE, "error");
+    let cause = shared::limit(&SEND_TASK_FAILURE, "cause");
     vec![
         check!("aws.wire.success-body", Wire, c::R_SUCCESS_BODY, success_body,
             "a call on a live token answers 200 with the body exactly {}"),

@@ -429,6 +429,12 @@ fn limit_error(
     }
 }
 
+/// `operation`'s member `name`'s limit, for catalogue descriptions (a name the contract lacks
+/// shows as 0 to 0; the check itself then reports a setup error).
+pub(super) fn limit(operation: &'static Operation, name: &str) -> Limit {
+    operation.member(name).map_or(Limit { min: 0, max: 0, unit: Unit::Characters }, |m| m.limit)
+}
+
 /// `operation`'s member `name`, or a setup error naming it (a catalogue mistake).
 pub(super) fn member(operation: &'static Operation, name: &str) -> Result<&'static Member, Halt> {
     operation.member(name).ok_or_else(|| {
