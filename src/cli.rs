@@ -1,29 +1,39 @@
-//! The command line: `tasktoken check` and `tasktoken serve`, parsed with clap and mapped to the exit codes of [`crate::exit_code`].
+//! The command line: `tasktoken check`, `docs` and `serve`, parsed with clap.
+//!
+//! Every subcommand returns `Result<(), Error>`; [`main`] prints an error once and exits with
+//! [`Error::exit_code`], the one place the codes of [`tasktoken::exit_code`] are chosen.
 
 use std::io::IsTerminal;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::auth::{KeyPair, Keys};
-use crate::check::report::{human, json, junit, progress_wanted, Progress};
-use crate::check::{run_blocking, CheckConfig, Credentials, Profile, TokenSourceSpec};
-use crate::contract::alibaba::Flavour;
-use crate::contract::Provider;
-use crate::exit_code;
-use crate::mock::{serve, FaultSpec, Mock, MockConfig, StrictAuth};
-use crate::tasks::token::DEFAULT_AWS_TOKEN_LEN;
-use crate::tasks::Clock;
+use tasktoken::auth::{Credentials, KeyPair, Keys, Secret};
+use tasktoken::check::report::{human, json, junit, progress_wanted, Progress};
+use tasktoken::check::{run_blocking, CheckConfig, CheckError, Profile, TokenSourceSpec};
+use tasktoken::contract::alibaba::Flavour;
+use tasktoken::contract::Provider;
+use tasktoken::exit_code;
+use tasktoken::mock::{serve, FaultSpec, Mock, MockConfig, StrictAuth};
+use tasktoken::tasks::token::{TokenLengthError, DEFAULT_AWS_TOKEN_LEN};
+use tasktoken::tasks::Clock;
+
+/// The log filter when `--log` is not given.
+const DEFAULT_LOG: &str = "warn";
+/// The SigV4 region when `--region` is not given.
+const DEFAULT_REGION: &str = "us-east-1";
+/// The port `serve` binds when `--port` is not given.
+const DEFAULT_PORT: u16 = 4599;
 
 /// Reference mock and conformance suite for task-token callback APIs.
 #[derive(Debug, Parser)]
 #[command(name = "tasktoken", version, about, long_about = None)]
 pub struct Cli {
-    /// Log filter (tracing syntax: warn, info, tasktoken=debug, ...). Logs go to stderr.
-    #[arg(long, global = true, env = "TASKTOKEN_LOG", default_value = "warn")]
+    /// Log filter (tracing syntax: warn, info, trace, tasktoken=debug, ...). Logs go to stderr.
+    #[arg(long, global = true, env = "TASKTOKEN_LOG", default_value = DEFAULT_LOG)]
     pub log: String,
     /// What to run.
     #[command(subcommand)]
@@ -69,7 +79,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = ProfileArg::Strict)]
     pub profile: ProfileArg,
     /// Cases per property.
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = CheckConfig::DEFAULT_CASES)]
     pub cases: u32,
     /// Seed for exact replay (printed with every failure).
     #[arg(long, value_name = "S")]
@@ -81,23 +91,31 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ID|GROUP")]
     pub exclude: Vec<String>,
     /// Seconds one request may take.
-    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10.0)]
+    #[arg(
+        long = "timeout",
+        value_name = "SECONDS",
+        default_value_t = CheckConfig::DEFAULT_REQUEST_TIMEOUT_SECS as f64
+    )]
     pub request_timeout: f64,
     /// Seconds one check may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = CheckConfig::DEFAULT_CHECK_TIMEOUT_SECS as f64)]
     pub check_timeout: f64,
     /// Checks run at once.
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    #[arg(long, value_name = "N", default_value_t = CheckConfig::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Access key id to sign requests with (SigV4 for AWS, RPC v1 for Alibaba).
     #[arg(long, env = "TASKTOKEN_ACCESS_KEY_ID", requires = "secret_key")]
     pub access_key_id: Option<String>,
-    /// Secret to sign requests with.
+    /// Secret to sign requests with (never printed, logged or written to a report).
     #[arg(long, env = "TASKTOKEN_SECRET_KEY", requires = "access_key_id", hide_env_values = true)]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     /// Region for SigV4 scopes.
-    #[arg(long, env = "TASKTOKEN_REGION", default_value = "us-east-1")]
+    #[arg(long, env = "TASKTOKEN_REGION", default_value = DEFAULT_REGION)]
     pub region: String,
+    /// Which Alibaba service's limits the target applies: `cloud-flow` or
+    /// `serverless-workflow` (the embedded mock is started with the same).
+    #[arg(long, value_enum, default_value_t = FlavourArg::CloudFlow)]
+    pub alibaba_flavour: FlavourArg,
     /// Write a JUnit XML report here (one testcase per check).
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -139,10 +157,10 @@ pub enum ColorArg {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to bind.
-    #[arg(long, env = "TASKTOKEN_HOST", default_value = "127.0.0.1")]
+    #[arg(long, env = "TASKTOKEN_HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub host: IpAddr,
     /// Port to bind; 0 picks a free one (the bound address is printed on stdout).
-    #[arg(long, env = "TASKTOKEN_PORT", default_value_t = 4599)]
+    #[arg(long, env = "TASKTOKEN_PORT", default_value_t = DEFAULT_PORT)]
     pub port: u16,
     /// `real` runs deadlines on wall-clock time; `virtual` moves only through `POST /_mock/clock`.
     #[arg(long, env = "TASKTOKEN_CLOCK", value_enum, default_value_t = ClockMode::Real)]
@@ -151,24 +169,24 @@ pub struct ServeArgs {
     #[arg(long, env = "TASKTOKEN_TOKEN_LENGTH", default_value_t = DEFAULT_AWS_TOKEN_LEN)]
     pub token_length: usize,
     /// Requests the journal keeps (0 turns it off).
-    #[arg(long, env = "TASKTOKEN_JOURNAL_CAPACITY", default_value_t = 1000)]
+    #[arg(long, env = "TASKTOKEN_JOURNAL_CAPACITY", default_value_t = MockConfig::DEFAULT_JOURNAL_CAPACITY)]
     pub journal_capacity: usize,
     /// Most tasks held at once (about 42 bytes each while pending); creating more answers 409
     /// until a reset.
-    #[arg(long, env = "TASKTOKEN_MAX_TASKS", default_value_t = 5_000_000)]
+    #[arg(long, env = "TASKTOKEN_MAX_TASKS", default_value_t = MockConfig::DEFAULT_MAX_TASKS)]
     pub max_tasks: usize,
     /// Most connections open at once; more are answered 503 and closed.
-    #[arg(long, env = "TASKTOKEN_MAX_CONNECTIONS", default_value_t = 16_384)]
+    #[arg(long, env = "TASKTOKEN_MAX_CONNECTIONS", default_value_t = MockConfig::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Seconds a client may take to send a request head; also how long a keep-alive
     /// connection may sit idle before it is closed.
-    #[arg(long, env = "TASKTOKEN_HEADER_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "TASKTOKEN_HEADER_TIMEOUT", default_value_t = MockConfig::DEFAULT_READ_TIMEOUT_SECS)]
     pub header_timeout: u64,
     /// Seconds a client may take to send a request body (answered 408 and closed after).
-    #[arg(long, env = "TASKTOKEN_BODY_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "TASKTOKEN_BODY_TIMEOUT", default_value_t = MockConfig::DEFAULT_READ_TIMEOUT_SECS)]
     pub body_timeout: u64,
-    /// Which Alibaba service's limits apply: `cloud-flow` (Output up to 65536 bytes) or
-    /// `serverless-workflow` (32768 bytes).
+    /// Which Alibaba service's limits apply: `cloud-flow` (the larger Output limit) or
+    /// `serverless-workflow` (the smaller one; see `tasktoken docs`).
     #[arg(long, env = "TASKTOKEN_ALIBABA_FLAVOUR", value_enum, default_value_t = FlavourArg::CloudFlow)]
     pub alibaba_flavour: FlavourArg,
     /// Apply the documented Alibaba quota: a bucket of 10 requests, refilled at 2 per second.
@@ -209,6 +227,15 @@ pub enum FlavourArg {
     ServerlessWorkflow,
 }
 
+impl From<FlavourArg> for Flavour {
+    fn from(arg: FlavourArg) -> Flavour {
+        match arg {
+            FlavourArg::CloudFlow => Flavour::CloudFlow,
+            FlavourArg::ServerlessWorkflow => Flavour::ServerlessWorkflow,
+        }
+    }
+}
+
 /// Which clock the mock runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClockMode {
@@ -218,55 +245,162 @@ pub enum ClockMode {
     Virtual,
 }
 
-/// Parses the process arguments, runs, and returns the documented exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(&cli.log);
-    ExitCode::from(run(cli))
+/// Why a command did not succeed; [`Error::exit_code`] picks its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `--log` is not a tracing filter.
+    #[error("--log {filter:?} is not a log filter: {reason}")]
+    LogFilter {
+        /// The filter given.
+        filter: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// A file could not be written (`docs --out`, `--junit`, `--json`).
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A time limit that is not a positive number of seconds.
+    #[error("{flag} must be a positive number of seconds")]
+    Timeout {
+        /// The flag.
+        flag: &'static str,
+    },
+    /// The suite could not run.
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// Some checks could not run: the token source or the harness failed.
+    #[error(
+        "{count} check(s) could not run (token source or harness failure), first {first}; \
+         see the report"
+    )]
+    SetupErrors {
+        /// How many.
+        count: usize,
+        /// The first, as `id: reason`.
+        first: String,
+    },
+    /// The target broke at least one checked rule.
+    #[error("the target is not conformant: {failed} check(s) failed")]
+    NonConformant {
+        /// How many checks failed.
+        failed: usize,
+    },
+    /// The mock's configuration is refused.
+    #[error(transparent)]
+    MockConfig(#[from] TokenLengthError),
+    /// A `--fault` that does not parse or is refused.
+    #[error("--fault {fault}: {reason}")]
+    Fault {
+        /// The rule as given.
+        fault: String,
+        /// Why.
+        reason: String,
+    },
+    /// The address cannot be bound.
+    #[error("cannot bind {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stop-signal handler cannot be installed.
+    #[error("cannot install the {signal} handler: {source}")]
+    Signal {
+        /// `SIGINT` or `SIGTERM`.
+        signal: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed.
+    #[error("the server failed: {0}")]
+    Serve(#[source] std::io::Error),
 }
 
-/// Runs a parsed command line; returns an exit code from [`crate::exit_code`].
-pub fn run(cli: Cli) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit_code::SETUP_ERROR;
-        }
-    };
-    match cli.command {
-        Command::Serve(args) => runtime.block_on(run_serve(args)),
-        Command::Docs(args) => run_docs(&args),
-        Command::Check(args) => {
-            drop(runtime);
-            run_check(args)
+impl Error {
+    /// The process exit code for this error (see [`tasktoken::exit_code`]); every variant is
+    /// listed, so a new one cannot get a code by accident.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::NonConformant { .. } => exit_code::NON_CONFORMANT,
+            Error::LogFilter { .. }
+            | Error::Runtime(_)
+            | Error::Write { .. }
+            | Error::Timeout { .. }
+            | Error::Check(_)
+            | Error::SetupErrors { .. }
+            | Error::MockConfig(_)
+            | Error::Fault { .. }
+            | Error::Bind { .. }
+            | Error::Signal { .. }
+            | Error::Serve(_) => exit_code::SETUP_ERROR,
         }
     }
 }
 
-fn run_docs(args: &DocsArgs) -> u8 {
-    let markdown = crate::docs::render();
+/// Parses the process arguments, runs, prints an error once, and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = init_logging(&cli.log).and_then(|()| run(cli));
+    match outcome {
+        Ok(()) => ExitCode::from(exit_code::OK),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?
+            .block_on(run_serve(args)),
+        Command::Docs(args) => run_docs(&args),
+        Command::Check(args) => run_check(args),
+    }
+}
+
+fn run_docs(args: &DocsArgs) -> Result<(), Error> {
+    let markdown = tasktoken::docs::render();
     match &args.out {
         None => {
             print!("{markdown}");
-            exit_code::OK
+            Ok(())
         }
-        Some(path) => match std::fs::write(path, markdown) {
-            Ok(()) => exit_code::OK,
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                exit_code::SETUP_ERROR
-            }
-        },
+        Some(path) => std::fs::write(path, markdown)
+            .map_err(|source| Error::Write { path: path.clone(), source }),
     }
 }
 
-fn run_check(args: CheckArgs) -> u8 {
+fn positive_seconds(seconds: f64, flag: &'static str) -> Result<Duration, Error> {
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(Error::Timeout { flag })
+    }
+}
+
+fn run_check(args: CheckArgs) -> Result<(), Error> {
     let mut providers = args.provider.clone();
     providers.dedup();
     if args.list {
         for provider in &providers {
-            for check in crate::check::catalogue(*provider) {
+            for check in tasktoken::check::catalogue(*provider) {
                 println!(
                     "{:<44} {:<11} {} [{}] {}",
                     check.id,
@@ -277,29 +411,20 @@ fn run_check(args: CheckArgs) -> u8 {
                 );
             }
         }
-        return exit_code::OK;
+        return Ok(());
     }
-    let timeout = |s: f64, flag: &str| {
-        if s.is_finite() && s > 0.0 {
-            Ok(Duration::from_secs_f64(s))
-        } else {
-            Err(format!("{flag} must be a positive number of seconds"))
-        }
-    };
-    let (request_timeout, check_timeout) = match (
-        timeout(args.request_timeout, "--timeout"),
-        timeout(args.check_timeout, "--check-timeout"),
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return exit_code::SETUP_ERROR;
-        }
-    };
+    let request_timeout = positive_seconds(args.request_timeout, "--timeout")?;
+    let check_timeout = positive_seconds(args.check_timeout, "--check-timeout")?;
     let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let credentials = match (&args.access_key_id, &args.secret_key) {
+        (Some(id), Some(secret)) => {
+            Some(Credentials::new(id.clone(), secret.expose(), args.region.clone()))
+        }
+        _ => None,
     };
     let mut reports = Vec::new();
     for provider in providers {
@@ -318,67 +443,44 @@ fn run_check(args: CheckArgs) -> u8 {
             request_timeout,
             check_timeout,
             concurrency: args.concurrency,
-            credentials: match (&args.access_key_id, &args.secret_key) {
-                (Some(id), Some(secret)) => Some(Credentials {
-                    access_key_id: id.clone(),
-                    secret: secret.clone(),
-                    region: args.region.clone(),
-                }),
-                _ => None,
-            },
+            credentials: credentials.clone(),
+            alibaba_flavour: args.alibaba_flavour.into(),
         };
-        let total = match crate::check::selected(&config) {
-            Ok(checks) => checks.len() as u64,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit_code::SETUP_ERROR;
-            }
-        };
+        let total = tasktoken::check::selected(&config)?.len() as u64;
         let progress = Progress::new(total, !args.no_progress && progress_wanted());
-        match run_blocking(&config, &progress) {
-            Ok(report) => {
-                print!("{}", human::render(&report, color));
-                println!();
-                reports.push(report);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit_code::SETUP_ERROR;
-            }
-        }
+        let report = run_blocking(&config, &progress)?;
+        print!("{}", human::render(&report, color));
+        println!();
+        reports.push(report);
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = junit::write_all(&reports, path) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return exit_code::SETUP_ERROR;
-        }
+        junit::write_all(&reports, path)
+            .map_err(|source| Error::Write { path: path.clone(), source })?;
     }
     if let Some(path) = &args.json {
-        if let Err(e) = json::write_all(&reports, path) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return exit_code::SETUP_ERROR;
-        }
+        json::write_all(&reports, path)
+            .map_err(|source| Error::Write { path: path.clone(), source })?;
     }
     let setup_errors: Vec<String> = reports
         .iter()
         .flat_map(|r| r.setup_errors())
-        .map(|r| format!("{}: {}", r.id, r.verdict.label()))
+        .map(|r| match &r.verdict {
+            tasktoken::check::Verdict::Skip { reason, .. } => format!("{}: {reason}", r.id),
+            other => format!("{}: {}", r.id, other.label()),
+        })
         .collect();
-    if !setup_errors.is_empty() {
-        eprintln!(
-            "error: {} check(s) could not run (token source or harness failure); see the report",
-            setup_errors.len()
-        );
-        return exit_code::SETUP_ERROR;
+    if let Some(first) = setup_errors.first() {
+        return Err(Error::SetupErrors { count: setup_errors.len(), first: first.clone() });
     }
-    if reports.iter().all(|r| r.conformant()) {
-        exit_code::OK
+    let failed: usize = reports.iter().map(|r| r.counts().1).sum();
+    if failed == 0 {
+        Ok(())
     } else {
-        exit_code::NON_CONFORMANT
+        Err(Error::NonConformant { failed })
     }
 }
 
-async fn run_serve(args: ServeArgs) -> u8 {
+async fn run_serve(args: ServeArgs) -> Result<(), Error> {
     let config = MockConfig {
         clock: match args.clock {
             ClockMode::Real => Clock::real(),
@@ -390,10 +492,7 @@ async fn run_serve(args: ServeArgs) -> u8 {
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
         body_read_timeout: Duration::from_secs(args.body_timeout.max(1)),
-        alibaba_flavour: match args.alibaba_flavour {
-            FlavourArg::CloudFlow => Flavour::CloudFlow,
-            FlavourArg::ServerlessWorkflow => Flavour::ServerlessWorkflow,
-        },
+        alibaba_flavour: args.alibaba_flavour.into(),
         throttle: args.throttle,
         auth: args.strict_auth.then(|| {
             let keys = |pairs: &[KeyPair]| {
@@ -407,72 +506,159 @@ async fn run_serve(args: ServeArgs) -> u8 {
         }),
         ..MockConfig::default()
     };
-    let mock = match Mock::new(config) {
-        Ok(mock) => mock,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::SETUP_ERROR;
-        }
-    };
+    let mock = Mock::new(config)?;
     for fault in &args.faults {
         let added = serde_json::from_str::<FaultSpec>(fault)
             .map_err(|e| e.to_string())
             .and_then(|spec| mock.add_fault(spec).map_err(|e| e.to_string()));
-        if let Err(e) = added {
-            eprintln!("error: --fault {fault}: {e}");
-            return exit_code::SETUP_ERROR;
+        if let Err(reason) = added {
+            return Err(Error::Fault { fault: fault.clone(), reason });
         }
     }
     let address = SocketAddr::new(args.host, args.port);
-    let listener = match crate::mock::bind(address).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot bind {address}: {e}");
-            return exit_code::SETUP_ERROR;
-        }
-    };
-    match listener.local_addr() {
-        Ok(bound) => println!("tasktoken listening on http://{bound}"),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::SETUP_ERROR;
-        }
-    }
-    match serve(mock, listener, stop_signal()).await {
-        Ok(()) => exit_code::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code::SETUP_ERROR
-        }
-    }
+    let listener =
+        tasktoken::mock::bind(address).await.map_err(|source| Error::Bind { address, source })?;
+    let bound = listener.local_addr().map_err(|source| Error::Bind { address, source })?;
+    // The handlers are in place before the line that tells a supervisor the server is up, so
+    // a signal sent right after it stops the server cleanly instead of killing the process.
+    let stop = stop_signal()?;
+    println!("tasktoken listening on http://{bound}");
+    serve(mock, listener, stop).await.map_err(Error::Serve)
 }
 
-/// Completes on SIGINT or (on Unix) SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT and (on Unix) SIGTERM handlers now, and returns a future that
+/// completes on either.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())
+            .map_err(|source| Error::Signal { signal: "SIGINT", source })?;
+        let mut terminate = signal(SignalKind::terminate())
+            .map_err(|source| Error::Signal { signal: "SIGTERM", source })?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+            tracing::info!("stopping");
+        })
     }
-    tracing::info!("stopping");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("stopping");
+        })
+    }
 }
 
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+fn init_logging(filter: &str) -> Result<(), Error> {
+    let parsed = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| Error::LogFilter { filter: filter.to_owned(), reason: e.to_string() })?;
     let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        tracing_subscriber::fmt().with_env_filter(parsed).with_writer(std::io::stderr).try_init();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+    use tasktoken::check::tokens::SourceError;
+
+    /// One of each variant, with made-up details.
+    fn every_error() -> Vec<Error> {
+        let io = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        let address = SocketAddr::from(([127, 0, 0, 1], 4599));
+        vec![
+            Error::LogFilter { filter: "[".into(), reason: "invalid filter".into() },
+            Error::Runtime(io()),
+            Error::Write { path: "report.xml".into(), source: io() },
+            Error::Timeout { flag: "--timeout" },
+            Error::Check(CheckError::NoMatch { provider: Provider::Aws, pattern: "nope".into() }),
+            Error::Check(CheckError::TokenSource {
+                source: SourceError {
+                    source_name: "mock".into(),
+                    message: "GET /_mock/clock answered 404".into(),
+                },
+                target: "http://127.0.0.1:9".into(),
+            }),
+            Error::Check(CheckError::Sign(tasktoken::auth::SignError {
+                reason: "the access key id or region cannot appear in an Authorization header"
+                    .into(),
+            })),
+            Error::SetupErrors {
+                count: 3,
+                first: "aws.state.sequences: token source mock: …".into(),
+            },
+            Error::NonConformant { failed: 2 },
+            Error::MockConfig(TokenLengthError(3)),
+            Error::Fault { fault: "{}".into(), reason: "missing field `provider`".into() },
+            Error::Bind { address, source: io() },
+            Error::Signal { signal: "SIGTERM", source: io() },
+            Error::Serve(io()),
+        ]
+    }
+
+    #[test]
+    fn every_error_has_its_message_and_exit_code() {
+        let mut table = String::new();
+        for error in every_error() {
+            let _ = writeln!(table, "{}  error: {error}", error.exit_code());
+        }
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!("cli_errors", table));
+    }
+
+    #[test]
+    fn only_a_non_conformant_target_exits_1() {
+        for error in every_error() {
+            let want = if matches!(error, Error::NonConformant { .. }) {
+                exit_code::NON_CONFORMANT
+            } else {
+                exit_code::SETUP_ERROR
+            };
+            assert_eq!(error.exit_code(), want, "{error}");
+        }
+    }
+
+    #[test]
+    fn the_secret_key_never_shows_in_the_parsed_command_line() {
+        let cli = Cli::parse_from([
+            "tasktoken",
+            "check",
+            "--access-key-id",
+            "AKID",
+            "--secret-key",
+            "marker-secret-0123",
+        ]);
+        let shown = format!("{cli:?}");
+        assert!(shown.contains("AKID"), "{shown}");
+        assert!(!shown.contains("marker-secret-0123"), "{shown}");
+    }
+
+    #[test]
+    fn defaults_come_from_the_library_constants() {
+        let Command::Check(check) = Cli::parse_from(["tasktoken", "check"]).command else {
+            panic!("not check")
+        };
+        let config = CheckConfig::new(Provider::Aws);
+        assert_eq!(check.cases, config.cases);
+        assert_eq!(positive_seconds(check.request_timeout, "").unwrap(), config.request_timeout);
+        assert_eq!(positive_seconds(check.check_timeout, "").unwrap(), config.check_timeout);
+        assert_eq!(check.concurrency, config.concurrency);
+        let Command::Serve(serve) = Cli::parse_from(["tasktoken", "serve"]).command else {
+            panic!("not serve")
+        };
+        let mock = MockConfig::default();
+        assert_eq!(serve.journal_capacity, mock.journal_capacity);
+        assert_eq!(serve.max_tasks, mock.max_tasks);
+        assert_eq!(serve.max_connections, mock.max_connections);
+        assert_eq!(Duration::from_secs(serve.header_timeout), mock.header_read_timeout);
+        assert_eq!(Duration::from_secs(serve.body_timeout), mock.body_read_timeout);
+        assert_eq!(serve.token_length, mock.token_length);
+    }
 }

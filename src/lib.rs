@@ -83,8 +83,6 @@
 pub mod auth;
 #[cfg(feature = "check")]
 pub mod check;
-#[cfg(feature = "cli")]
-pub mod cli;
 pub mod contract;
 pub mod docs;
 pub mod exit_code;

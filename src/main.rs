@@ -1,5 +1,7 @@
 //! The `tasktoken` binary: parse the command line, run, exit with the documented code.
 
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    tasktoken::cli::main()
+    cli::main()
 }

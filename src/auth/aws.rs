@@ -27,16 +27,18 @@ use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    sign as sigv4_sign, SignableBody, SignableRequest, SigningParams, SigningSettings,
+    sign as sigv4_sign, SignableBody, SignableRequest, SigningInstructions, SigningParams,
+    SigningSettings,
 };
 use aws_sigv4::sign::v4;
+use aws_sigv4::SigningOutput;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, DATE, HOST};
 use subtle::ConstantTimeEq;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 
-use super::{format_unix, parse_exact, skew, system_time, unix_seconds, Keys, Skew};
+use super::{format_unix, parse_exact, skew, system_time, unix_seconds, Keys, SignError, Skew};
 
 /// The only signing algorithm accepted.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -97,7 +99,7 @@ struct Authorization<'a> {
 ///     .header("X-Amz-Target", "AWSStepFunctions.SendTaskHeartbeat")
 ///     .body(Bytes::from_static(br#"{"taskToken":"t"}"#))
 ///     .unwrap();
-/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "us-east-1", signed_at).unwrap();
+/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "us-east-1", aws::SERVICE, signed_at).unwrap();
 ///
 /// let keys = Keys::new([KeyPair::new("AKIDEXAMPLE", "secret")]);
 /// assert_eq!(aws::verify(&request, &keys, signed_at + Duration::from_secs(5)), Ok(()));
@@ -183,12 +185,13 @@ pub fn verify(
     }
 }
 
-/// Signs `request` in place with SigV4 for service `states`: sets `X-Amz-Date` and
+/// Signs `request` in place with SigV4 for `service` (the signing name in the credential
+/// scope: [`SERVICE`] for Step Functions, `sqs` for SQS): sets `X-Amz-Date` and
 /// `Authorization` (replacing any already there). Every header is signed except the ones the
 /// AWS SDKs leave out (`User-Agent`, `X-Amzn-Trace-Id`, `Transfer-Encoding`); a `Host` header is
 /// added from the URI's authority when missing.
 ///
-/// Fails with [`AwsAuthError::Incomplete`] (carrying the reason) when the request cannot be
+/// Fails with a [`SignError`] (carrying the reason) when the request cannot be
 /// signed: no `Host` header nor authority, a header value that is not UTF-8, an access key id or
 /// region that cannot appear in a header, or a time outside years -9999 to 9999.
 ///
@@ -202,7 +205,7 @@ pub fn verify(
 ///     .body(Bytes::from_static(b"{}"))
 ///     .unwrap();
 /// let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "eu-west-1", time).unwrap();
+/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "eu-west-1", aws::SERVICE, time).unwrap();
 /// assert_eq!(request.headers()["x-amz-date"], "20261118T110640Z");
 /// assert!(request.headers()["authorization"].to_str().unwrap().starts_with(
 ///     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261118/eu-west-1/states/aws4_request, \
@@ -214,9 +217,10 @@ pub fn sign(
     access_key_id: &str,
     secret: &str,
     region: &str,
+    service: &str,
     time: SystemTime,
-) -> Result<(), AwsAuthError> {
-    let cannot = |why: &str| AwsAuthError::Incomplete(format!("cannot sign the request: {why}"));
+) -> Result<(), SignError> {
+    let cannot = |why: &str| SignError::new(why);
     // aws-sigv4 panics on a time its calendar cannot show; keep to years -9999..=9999.
     let seconds = unix_seconds(time);
     let time = time::OffsetDateTime::from_unix_timestamp(seconds)
@@ -242,26 +246,12 @@ pub fn sign(
             .map_err(|_| cannot(&format!("header {name} is not UTF-8")))?;
         headers.push((name.as_str(), value));
     }
-    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let identity = Credentials::new(access_key_id, secret, None, None, "tasktoken").into();
-    let params: SigningParams<'_> = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(SERVICE)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| cannot(&e.to_string()))?
-        .into();
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        path_and_query,
-        headers.into_iter(),
-        SignableBody::Bytes(request.body()),
-    )
-    .map_err(|e| cannot(&e.to_string()))?;
+    let credentials = Credentials::new(access_key_id, secret, None, None, "tasktoken");
+    let scope = Scope { region, service, time };
     let (instructions, _signature) =
-        sigv4_sign(signable, &params).map_err(|e| cannot(&e.to_string()))?.into_parts();
+        run_sigv4(request, headers, credentials, scope, SigningSettings::default())
+            .map_err(|e| cannot(&e))?
+            .into_parts();
 
     // Apply by hand rather than with `apply_to_request_http1x`, which panics on a header value
     // it cannot build (an access key id or region with a newline, say).
@@ -369,15 +359,36 @@ fn signature_for(
     }
     settings.excluded_headers = Some(excluded);
 
+    let scope = Scope { region, service: SERVICE, time };
+    let output = run_sigv4(request, headers, credentials, scope, settings).ok()?;
+    Some(output.signature().to_owned())
+}
+
+/// Where and when a signature applies: the credential scope's region and service, and the time.
+struct Scope<'a> {
+    region: &'a str,
+    service: &'a str,
+    time: SystemTime,
+}
+
+/// aws-sigv4 over `request` with exactly `headers`: the one place its parameters are built,
+/// for signing and for re-signing during verification alike.
+fn run_sigv4(
+    request: &http::Request<Bytes>,
+    headers: Vec<(&str, &str)>,
+    credentials: Credentials,
+    scope: Scope<'_>,
+    settings: SigningSettings,
+) -> Result<SigningOutput<SigningInstructions>, String> {
     let identity = credentials.into();
     let params: SigningParams<'_> = v4::SigningParams::builder()
         .identity(&identity)
-        .region(region)
-        .name(SERVICE)
-        .time(time)
+        .region(scope.region)
+        .name(scope.service)
+        .time(scope.time)
         .settings(settings)
         .build()
-        .ok()?
+        .map_err(|e| e.to_string())?
         .into();
     let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let signable = SignableRequest::new(
@@ -386,9 +397,8 @@ fn signature_for(
         headers.into_iter(),
         SignableBody::Bytes(request.body()),
     )
-    .ok()?;
-    let output = sigv4_sign(signable, &params).ok()?;
-    Some(output.signature().to_owned())
+    .map_err(|e| e.to_string())?;
+    sigv4_sign(signable, &params).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -411,7 +421,7 @@ mod tests {
             .header("X-Amz-Target", "AWSStepFunctions.SendTaskSuccess")
             .body(Bytes::from_static(br#"{"taskToken":"t","output":"1"}"#))
             .unwrap();
-        sign(&mut request, ID, SECRET, "us-east-1", at(1_800_000_000)).unwrap();
+        sign(&mut request, ID, SECRET, "us-east-1", SERVICE, at(1_800_000_000)).unwrap();
         request
     }
 
@@ -527,12 +537,12 @@ mod tests {
     fn sign_refuses_what_it_cannot_put_in_a_header() {
         let mut request = http::Request::post("/").body(Bytes::new()).unwrap();
         assert!(matches!(
-            sign(&mut request, ID, SECRET, "us-east-1", at(0)),
-            Err(AwsAuthError::Incomplete(_))
+            sign(&mut request, ID, SECRET, "us-east-1", SERVICE, at(0)),
+            Err(SignError { .. })
         ));
         let mut request = signed_request();
-        assert!(sign(&mut request, "bad\nid", SECRET, "us-east-1", at(0)).is_err());
+        assert!(sign(&mut request, "bad\nid", SECRET, "us-east-1", SERVICE, at(0)).is_err());
         let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
-        assert!(sign(&mut request, ID, SECRET, "us-east-1", far).is_err());
+        assert!(sign(&mut request, ID, SECRET, "us-east-1", SERVICE, far).is_err());
     }
 }

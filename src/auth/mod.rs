@@ -10,6 +10,10 @@
 //! - [`alibaba::verify_rpc`] / [`alibaba::sign_rpc`]: RPC v1 (`HMAC-SHA1`, `SignatureVersion`
 //!   `1.0`) over the merged query and form parameters.
 //! - [`alibaba::verify_acs3`]: the `ACS3-HMAC-SHA256` `Authorization` header.
+//! - [`alibaba::sign_request`]: the checker's side, adding the RPC common parameters and the
+//!   signature to a request; [`aws::sign`] serves the checker and its AWS token sources too.
+//!
+//! [`Credentials`], [`KeyPair`] and [`Secret`] never show a secret through `Debug` or `Display`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,8 +52,100 @@ impl fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyPair")
             .field("access_key_id", &self.access_key_id)
-            .field("secret", &"<redacted>")
+            .field("secret", &REDACTED)
             .finish()
+    }
+}
+
+/// `ID:<redacted>`: the access key id, never the secret.
+impl fmt::Display for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{REDACTED}", self.access_key_id)
+    }
+}
+
+/// What `Debug` and `Display` show instead of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+/// A secret on its own (a command-line `--secret-key`, say): `Debug` and `Display` redact it,
+/// and [`Secret::expose`] is the one way to read it.
+///
+/// ```
+/// use tasktoken::auth::Secret;
+///
+/// let secret: Secret = "hunter2".parse().unwrap();
+/// assert_eq!(format!("{secret} {secret:?}"), "<redacted> <redacted>");
+/// assert_eq!(secret.expose(), "hunter2");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A secret from its text.
+    pub fn new(secret: impl Into<String>) -> Secret {
+        Secret(secret.into())
+    }
+
+    /// The secret itself, for signing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret::new(s))
+    }
+}
+
+/// Credentials a client signs requests with: a key pair and, for SigV4 scopes, a region.
+///
+/// `Debug` shows the access key id and region, never the secret (see [`KeyPair`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The key pair.
+    pub key: KeyPair,
+    /// AWS region for SigV4 credential scopes (Alibaba RPC signatures do not use it).
+    pub region: String,
+}
+
+impl Credentials {
+    /// Credentials from a key pair's halves and a region.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret: impl Into<String>,
+        region: impl Into<String>,
+    ) -> Credentials {
+        Credentials { key: KeyPair::new(access_key_id, secret), region: region.into() }
+    }
+}
+
+/// A request that cannot be signed (credentials that cannot appear in a header, a time the
+/// calendar cannot show, parameters that do not parse).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot sign the request: {reason}")]
+pub struct SignError {
+    /// Why.
+    pub reason: String,
+}
+
+impl SignError {
+    pub(crate) fn new(reason: impl Into<String>) -> SignError {
+        SignError { reason: reason.into() }
     }
 }
 
@@ -223,7 +319,10 @@ mod tests {
     #[test]
     fn debug_output_never_shows_a_secret() {
         let keys = Keys::new([KeyPair::new("visible-id", "hidden-secret")]);
-        let shown = format!("{keys:?} {:?}", KeyPair::new("i", "hidden-secret"));
+        let pair = KeyPair::new("i", "hidden-secret");
+        let credentials = Credentials::new("i", "hidden-secret", "r");
+        let secret = Secret::new("hidden-secret");
+        let shown = format!("{keys:?} {pair:?} {pair} {credentials:?} {secret} {secret:?}");
         assert!(shown.contains("visible-id"));
         assert!(!shown.contains("hidden-secret"));
     }

@@ -1,7 +1,10 @@
-//! What a check runs with: the target, the token source, the seed, and helpers to send a request, expect an answer and run a property.
+//! What a check runs with: the target, the token source, the seed, and the helpers it calls.
+//!
+//! The helpers send a (signed) request, mint tokens, let time pass, and run a property with
+//! shrinking; a check stops early with a [`Halt`].
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::Request;
@@ -12,8 +15,10 @@ use proptest::test_runner::{
 
 use super::outcome::Failure;
 use super::target::{exchange, Received, Target, TransportError};
-use super::tokens::{Capabilities, LiveToken, TaskRequest, TaskState, TokenSource};
-use crate::contract::Provider;
+use super::tokens::{Capabilities, LiveToken, SourceError, TaskRequest, TaskState, TokenSource};
+use crate::auth::{Credentials, SignError};
+use crate::contract::alibaba::Flavour;
+use crate::contract::{Limit, Member, Provider};
 
 /// Why a check stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +26,57 @@ pub enum Halt {
     /// The target broke the rule.
     Fail(Failure),
     /// The check cannot run here.
-    Skip(String),
+    Skip(SkipReason),
     /// The token source or the harness failed (not the target's fault).
-    Setup(String),
+    Setup(SetupError),
+}
+
+/// Why a check cannot run against this target and token source (not a failure).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkipReason {
+    /// The token source lacks a capability the check needs.
+    #[error("token source {source_name} cannot {what}")]
+    Cannot {
+        /// The source, as `--tokens` spells it.
+        source_name: String,
+        /// What it cannot do (`read task state`).
+        what: &'static str,
+    },
+    /// The source reported no state for a task it made.
+    #[error("the token source reports no state for this task")]
+    NoState,
+}
+
+/// The token source or the harness failed: the run is incomplete (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// The token source failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A request could not be signed with the credentials given.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// proptest gave up (too many rejected cases, say).
+    #[error("property aborted: {0}")]
+    Aborted(String),
+    /// A task sending a racing request panicked.
+    #[error("a race task panicked")]
+    Panicked,
+    /// The catalogue names something the contract lacks (a bug in the checker).
+    #[error("the check catalogue disagrees with the contract: {0}")]
+    Catalogue(String),
+}
+
+impl From<SourceError> for Halt {
+    fn from(e: SourceError) -> Halt {
+        Halt::Setup(e.into())
+    }
+}
+
+impl From<SignError> for Halt {
+    fn from(e: SignError) -> Halt {
+        Halt::Setup(e.into())
+    }
 }
 
 impl From<Failure> for Halt {
@@ -35,16 +88,8 @@ impl From<Failure> for Halt {
 /// The result of a check body: cases run, or why it stopped.
 pub type CheckRun = Result<u32, Halt>;
 
-/// Credentials for signing requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// Access key id.
-    pub access_key_id: String,
-    /// Secret.
-    pub secret: String,
-    /// AWS region for SigV4 scopes.
-    pub region: String,
-}
+/// A request as sent and what came back.
+pub type Exchanged = (Request<Bytes>, Result<Received, TransportError>);
 
 /// The context of one check.
 pub struct Ctx<'a> {
@@ -66,6 +111,8 @@ pub struct Ctx<'a> {
     pub credentials: Option<&'a Credentials>,
     /// When the check must give up.
     pub deadline: Instant,
+    /// Which Alibaba service's limits the target applies.
+    pub alibaba_flavour: Flavour,
     last_failure: Mutex<Option<Failure>>,
 }
 
@@ -93,6 +140,7 @@ impl<'a> Ctx<'a> {
             check_id,
             credentials,
             deadline: Instant::now() + budget,
+            alibaba_flavour: Flavour::default(),
             last_failure: Mutex::new(None),
         }
     }
@@ -103,25 +151,27 @@ impl<'a> Ctx<'a> {
     }
 
     /// Skips unless `ok`.
-    pub fn require(&self, ok: bool, what: &str) -> Result<(), Halt> {
+    pub fn require(&self, ok: bool, what: &'static str) -> Result<(), Halt> {
         if ok {
             Ok(())
         } else {
-            Err(Halt::Skip(format!("token source {} cannot {what}", self.tokens.name())))
+            Err(Halt::Skip(SkipReason::Cannot { source_name: self.tokens.name(), what }))
         }
     }
 
-    /// Sends a request, signed when credentials are configured, and returns it with the answer.
-    pub fn send(
-        &self,
-        request: Request<Bytes>,
-    ) -> (Request<Bytes>, Result<Received, TransportError>) {
-        let request = self.sign(request);
+    /// Sends a request, signed when credentials are configured, and returns it with the answer;
+    /// a request that cannot be signed is a setup error, not sent.
+    pub fn send(&self, request: Request<Bytes>) -> Result<Exchanged, Halt> {
+        Ok(self.send_unsigned(self.sign(request)?))
+    }
+
+    /// Sends a request as it is, never signed: for the checks whose requests are malformed on
+    /// purpose (parameters a signer cannot read, an oversized body), which the contract's
+    /// check order rejects before it looks at a signature.
+    pub fn send_unsigned(&self, request: Request<Bytes>) -> Exchanged {
         if Instant::now() > self.deadline {
-            return (
-                request,
-                Err(TransportError::Connection("check time budget exhausted".into())),
-            );
+            let budget = TransportError::Connection("check time budget exhausted".into());
+            return (request, Err(budget));
         }
         let copy = clone_request(&request);
         let result = self.runtime.block_on(self.target.send(copy));
@@ -129,16 +179,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// Signs `request` for the provider when credentials are configured.
-    pub fn sign(&self, request: Request<Bytes>) -> Request<Bytes> {
+    pub fn sign(&self, request: Request<Bytes>) -> Result<Request<Bytes>, SignError> {
         match self.credentials {
-            Some(c) => super::wire::sign(self.provider, self.target, request, c),
-            None => request,
+            Some(c) => super::call::sign(self.provider, self.target, request, c, SystemTime::now()),
+            None => Ok(request),
+        }
+    }
+
+    /// `member`'s limit on this target: the contract's, with Alibaba's flavour applied.
+    pub fn limit(&self, member: &Member) -> Limit {
+        match self.provider {
+            Provider::Aws => member.limit,
+            Provider::Alibaba => self.alibaba_flavour.limit(member),
         }
     }
 
     /// A fresh live token.
     pub fn mint(&self, request: TaskRequest) -> Result<LiveToken, Halt> {
-        self.runtime.block_on(self.tokens.mint(&request)).map_err(|e| Halt::Setup(e.to_string()))
+        Ok(self.runtime.block_on(self.tokens.mint(&request))?)
     }
 
     /// A fresh live token with no deadlines.
@@ -148,15 +206,13 @@ impl<'a> Ctx<'a> {
 
     /// The task's state, where the source can read it.
     pub fn state(&self, token: &LiveToken) -> Result<Option<TaskState>, Halt> {
-        self.runtime.block_on(self.tokens.state(token)).map_err(|e| Halt::Setup(e.to_string()))
+        Ok(self.runtime.block_on(self.tokens.state(token))?)
     }
 
     /// Lets `seconds` pass on the target: moves its clock, or sleeps.
     pub fn wait(&self, seconds: u64) -> Result<(), Halt> {
         if self.can().advance_clock {
-            self.runtime
-                .block_on(self.tokens.advance(seconds))
-                .map_err(|e| Halt::Setup(e.to_string()))
+            Ok(self.runtime.block_on(self.tokens.advance(seconds))?)
         } else {
             std::thread::sleep(Duration::from_secs(seconds));
             Ok(())
@@ -260,7 +316,7 @@ impl<'a> Ctx<'a> {
                 Err(Halt::Fail(failure))
             }
             Err(TestError::Abort(reason)) => {
-                Err(Halt::Setup(format!("property aborted: {reason}")))
+                Err(Halt::Setup(SetupError::Aborted(reason.to_string())))
             }
         }
     }

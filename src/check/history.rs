@@ -1,4 +1,6 @@
-//! Linearizability of a recorded history of calls on one token against the single-task model: a write-once register with heartbeats.
+//! Linearizability of a recorded history of calls on one token against the single-task model.
+//!
+//! The model is a write-once register with heartbeats.
 //!
 //! A history is linearizable when some completion `w` (or none) can be the winner such that:
 //! no other completion answered 200; every call answered "closed" can be placed after `w`

@@ -1,4 +1,8 @@
-//! The conformance suite: named checks run against any endpoint that claims to implement a provider's task-token API.
+//! The conformance suite: named checks run against any endpoint implementing a provider's API.
+//!
+//! Modules depend on each other in one direction: [`outcome`] ← [`target`] ← [`call`] and
+//! [`tokens`] ← [`context`] ← `checks` ← `run`; signing and [`Credentials`] live in
+//! [`crate::auth`].
 //!
 //! `tasktoken check` is [`run_blocking`] with options from the command line; a Rust project
 //! (an emulator written in Rust, say) can call [`run`] from its own tests:
@@ -15,7 +19,7 @@
 //! # });
 //! ```
 
-mod aws_api;
+pub mod call;
 mod checks;
 pub mod context;
 pub mod history;
@@ -26,10 +30,10 @@ mod run;
 pub mod strategies;
 pub mod target;
 pub mod tokens;
-pub mod wire;
 
+pub use crate::auth::Credentials;
 pub use checks::{catalogue, Check};
-pub use context::Credentials;
+pub use context::{Halt, SetupError, SkipReason};
 pub use outcome::{CheckResult, Group, Profile, Report, Verdict};
 pub use run::{run, run_blocking, selected, CheckConfig, CheckError};
 pub use tokens::TokenSourceSpec;

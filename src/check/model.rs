@@ -1,4 +1,6 @@
-//! The sequential model of one task, independent of the mock's store: what each call must get, given what came before.
+//! The sequential model of one task: what each call must get, given what came before.
+//!
+//! It is written independently of the mock's store, so the two can disagree.
 
 /// What the model says a call gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

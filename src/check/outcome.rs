@@ -1,4 +1,7 @@
-//! What a conformance run produces: a verdict per check, with the rule, the minimal failing case and the exchange that shows it.
+//! What a conformance run produces: a verdict per check, with its rule, case and exchange.
+//!
+//! A failure carries the minimal failing case and the exchange that shows it; a setup error
+//! is a skip marked `setup`.
 
 use std::time::Duration;
 
@@ -87,10 +90,14 @@ pub enum Verdict {
     Fail(Failure),
     /// The target broke an inferred rule under the relaxed profile.
     Warn(Failure),
-    /// Not run: the token source or the target cannot support it (the reason says which).
+    /// Not run: the token source or the target cannot support it (the reason says which), or,
+    /// with `setup`, the token source or the harness failed (the run is incomplete: exit 2).
     Skip {
         /// Why.
         reason: String,
+        /// The token source or the harness failed, not a missing capability.
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        setup: bool,
     },
 }
 
@@ -164,11 +171,11 @@ impl Report {
     }
 
     /// Checks that could not run because the token source or the harness failed (skipped
-    /// with a reason starting `setup error`): the run is incomplete, exit code 2.
+    /// with `setup`): the run is incomplete, exit code 2.
     pub fn setup_errors(&self) -> Vec<&CheckResult> {
         self.results
             .iter()
-            .filter(|r| matches!(&r.verdict, Verdict::Skip { reason } if reason.starts_with("setup error")))
+            .filter(|r| matches!(&r.verdict, Verdict::Skip { setup: true, .. }))
             .collect()
     }
 
@@ -181,4 +188,24 @@ impl Report {
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_error_is_a_skip_marked_with_a_field() {
+        let setup = Verdict::Skip { reason: "token source mock: down".into(), setup: true };
+        let skip = Verdict::Skip { reason: "cannot read task state".into(), setup: false };
+        assert_eq!(
+            serde_json::to_value(&setup).unwrap(),
+            serde_json::json!({"verdict": "skip", "reason": "token source mock: down", "setup": true})
+        );
+        assert_eq!(
+            serde_json::to_value(&skip).unwrap(),
+            serde_json::json!({"verdict": "skip", "reason": "cannot read task state"})
+        );
+        assert_eq!(setup.label(), "skip");
+    }
 }

@@ -1,19 +1,26 @@
-//! Running a suite: start the embedded mock when no target is given, connect the token source, select checks, run them (in parallel), and collect verdicts under the profile.
+//! Running a suite: the embedded mock or a target, the token source, the checks, the verdicts.
+//!
+//! With no target the embedded mock is started; then the token source is connected, the
+//! checks selected and run (in parallel), and verdicts collected under the profile.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::checks::{catalogue, Check};
-use super::context::{Credentials, Ctx, Halt};
+use super::context::{Ctx, Halt};
 use super::outcome::{CheckResult, Profile, Report, Verdict};
 use super::report::{Progress, EMBEDDED_MOCK};
-use super::target::Target;
-use super::tokens::{TokenSource, TokenSourceSpec};
+use super::target::{Target, TargetError};
+use super::tokens::{SourceError, TokenSource, TokenSourceSpec};
+use crate::auth::{Credentials, SignError};
+use crate::contract::alibaba::Flavour;
 use crate::contract::{Provenance, Provider};
 use crate::mock::{Mock, MockConfig, MockServer};
 
 /// What to check and how.
+///
+/// `Debug` shows the credentials' access key id, never the secret.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     /// Which provider's contract.
@@ -40,11 +47,23 @@ pub struct CheckConfig {
     pub concurrency: usize,
     /// Signing credentials.
     pub credentials: Option<Credentials>,
+    /// Which Alibaba service's limits the target applies (they differ in `Output`); the
+    /// embedded mock is started with the same.
+    pub alibaba_flavour: Flavour,
 }
 
 impl CheckConfig {
-    /// Defaults: embedded mock, mock token source, strict, 32 cases, random seed, 10 s per
-    /// request, 120 s per check, 2 checks at once.
+    /// Cases per property by default.
+    pub const DEFAULT_CASES: u32 = 32;
+    /// Seconds one request may take by default.
+    pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 10;
+    /// Seconds one check may take by default.
+    pub const DEFAULT_CHECK_TIMEOUT_SECS: u64 = 120;
+    /// Checks run at once by default.
+    pub const DEFAULT_CONCURRENCY: usize = 2;
+
+    /// Defaults: embedded mock, mock token source, strict, [`Self::DEFAULT_CASES`] cases,
+    /// random seed, the default time limits and concurrency, no credentials, CloudFlow.
     ///
     /// ```
     /// let config = tasktoken::check::CheckConfig::new(tasktoken::Provider::Aws);
@@ -56,27 +75,53 @@ impl CheckConfig {
             target: None,
             tokens: TokenSourceSpec::Mock,
             profile: Profile::Strict,
-            cases: 32,
+            cases: Self::DEFAULT_CASES,
             seed: None,
             select: Vec::new(),
             exclude: Vec::new(),
-            request_timeout: Duration::from_secs(10),
-            check_timeout: Duration::from_secs(120),
-            concurrency: 2,
+            request_timeout: Duration::from_secs(Self::DEFAULT_REQUEST_TIMEOUT_SECS),
+            check_timeout: Duration::from_secs(Self::DEFAULT_CHECK_TIMEOUT_SECS),
+            concurrency: Self::DEFAULT_CONCURRENCY,
             credentials: None,
+            alibaba_flavour: Flavour::default(),
         }
     }
 }
 
 /// A run that could not happen: exit code 2.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// Bad options.
-    #[error("{0}")]
-    Usage(String),
-    /// The target or the token source cannot be reached or used.
-    #[error("{0}")]
-    Setup(String),
+    /// `--check` or `--exclude` names nothing in the catalogue.
+    #[error("no {provider} check or group matches {pattern:?} (see tasktoken check --list)")]
+    NoMatch {
+        /// The provider whose catalogue was searched.
+        provider: Provider,
+        /// The pattern.
+        pattern: String,
+    },
+    /// The target URL cannot be used.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The embedded mock could not start.
+    #[error("cannot start the embedded mock: {0}")]
+    EmbeddedMock(String),
+    /// The token source cannot be connected.
+    #[error("{source} (target {target})")]
+    TokenSource {
+        /// Why.
+        source: SourceError,
+        /// The target's base URL.
+        target: String,
+    },
+    /// The credentials cannot sign a request.
+    #[error("the credentials given cannot sign requests: {0}")]
+    Sign(#[from] SignError),
+    /// The thread running the suite failed.
+    #[error("the check thread failed: {0}")]
+    Thread(String),
 }
 
 /// The ids of the checks `config` selects, in run order.
@@ -89,10 +134,10 @@ pub fn selected(config: &CheckConfig) -> Result<Vec<Check>, CheckError> {
     };
     for pattern in config.select.iter().chain(&config.exclude) {
         if !all.iter().any(|c| matches(c, pattern)) {
-            return Err(CheckError::Usage(format!(
-                "no {} check or group matches {pattern:?} (see tasktoken check --list)",
-                config.provider
-            )));
+            return Err(CheckError::NoMatch {
+                provider: config.provider,
+                pattern: pattern.clone(),
+            });
         }
     }
     Ok(all
@@ -110,23 +155,32 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CheckError::Setup(format!("cannot start the async runtime: {e}")))?;
+        .map_err(CheckError::Runtime)?;
     let seed = config.seed.unwrap_or_else(|| fastrand::u64(..));
     // The embedded mock lives as long as the run.
     let (_server, base) = match &config.target {
         Some(url) => (None, url.clone()),
         None => {
-            let server = runtime.block_on(async {
-                let mock = Mock::new(MockConfig::default()).expect("the default config is valid");
-                MockServer::start_with(mock).await
-            });
-            let server = server
-                .map_err(|e| CheckError::Setup(format!("cannot start the embedded mock: {e}")))?;
+            let config =
+                MockConfig { alibaba_flavour: config.alibaba_flavour, ..MockConfig::default() };
+            let mock = Mock::new(config).map_err(|e| CheckError::EmbeddedMock(e.to_string()))?;
+            let server = runtime
+                .block_on(MockServer::start_with(mock))
+                .map_err(|e| CheckError::EmbeddedMock(e.to_string()))?;
             let uri = server.uri();
             (Some(server), uri)
         }
     };
-    let target = Target::new(&base, config.request_timeout).map_err(CheckError::Usage)?;
+    let target = Target::new(&base, config.request_timeout)?;
+    if let Some(credentials) = &config.credentials {
+        // Credentials that cannot sign fail the run here, once, with the reason.
+        let probe = super::call::request(
+            config.provider,
+            super::call::Call::Succeed { token: "probe", output: "{}" },
+            false,
+        );
+        super::call::sign(config.provider, &target, probe, credentials, SystemTime::now())?;
+    }
     let tokens = runtime
         .block_on(TokenSource::connect(
             config.tokens.clone(),
@@ -134,7 +188,7 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
             config.provider,
             config.credentials.clone(),
         ))
-        .map_err(|e| CheckError::Setup(format!("{e} (target {base})")))?;
+        .map_err(|source| CheckError::TokenSource { source, target: base.clone() })?;
     let target_name = if config.target.is_some() { base.clone() } else { EMBEDDED_MOCK.to_owned() };
 
     let handle = runtime.handle().clone();
@@ -146,7 +200,7 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(check) = checks.get(i) else { break };
                 progress.started(check.id);
-                let ctx = Ctx::new(
+                let mut ctx = Ctx::new(
                     config.provider,
                     &handle,
                     &target,
@@ -157,6 +211,7 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
                     config.credentials.as_ref(),
                     config.check_timeout,
                 );
+                ctx.alibaba_flavour = config.alibaba_flavour;
                 let began = Instant::now();
                 let outcome = (check.run)(&ctx);
                 let (verdict, cases) = match outcome {
@@ -166,15 +221,17 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
                             && config.profile == Profile::Relaxed;
                         (if advisory { Verdict::Warn(f) } else { Verdict::Fail(f) }, 0)
                     }
-                    Err(Halt::Skip(reason)) => (Verdict::Skip { reason }, 0),
-                    Err(Halt::Setup(message)) => {
-                        (Verdict::Skip { reason: format!("setup error: {message}") }, 0)
+                    Err(Halt::Skip(reason)) => {
+                        (Verdict::Skip { reason: reason.to_string(), setup: false }, 0)
+                    }
+                    Err(Halt::Setup(error)) => {
+                        (Verdict::Skip { reason: error.to_string(), setup: true }, 0)
                     }
                 };
                 let result = CheckResult {
                     id: check.id.to_owned(),
                     group: check.group,
-                    description: check.description.to_owned(),
+                    description: check.description.clone(),
                     rule_id: check.rule.id.to_owned(),
                     provenance: check.rule.provenance,
                     rule_summary: check.rule.summary.to_owned(),
@@ -192,7 +249,7 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
     progress.finish();
     // Leave the target as it was (queues, state machines, activities a source made).
     let _ = runtime.block_on(tokens.cleanup());
-    // A check whose token could not be minted is reported as skipped with "setup error"; the
+    // A check whose token could not be minted is reported as a skip marked `setup`; the
     // report is kept, and the CLI exits 2 (see `Report::setup_errors`).
     let results =
         results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect();
@@ -223,5 +280,51 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
 pub async fn run(config: CheckConfig) -> Result<Report, CheckError> {
     tokio::task::spawn_blocking(move || run_blocking(&config, &Progress::new(0, false)))
         .await
-        .map_err(|e| CheckError::Setup(format!("the check thread failed: {e}")))?
+        .map_err(|e| CheckError::Thread(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_of_a_config_never_shows_the_secret() {
+        let mut config = CheckConfig::new(Provider::Aws);
+        config.credentials =
+            Some(Credentials::new("AKIDVISIBLE", "hidden-secret-value", "eu-west-1"));
+        let shown = format!("{config:?} {config:#?}");
+        assert!(shown.contains("AKIDVISIBLE"), "{shown}");
+        assert!(!shown.contains("hidden-secret-value"), "{shown}");
+    }
+
+    #[test]
+    fn a_selection_that_matches_nothing_is_a_typed_error() {
+        let mut config = CheckConfig::new(Provider::Alibaba);
+        config.select = vec!["no-such-group".into()];
+        let e = selected(&config).unwrap_err();
+        assert!(
+            matches!(&e, CheckError::NoMatch { pattern, .. } if pattern == "no-such-group"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_alibaba_output_limit_is_the_flavour_s() {
+        let mut config = CheckConfig::new(Provider::Alibaba);
+        config.select = vec!["alibaba.validation.output-bytes".into()];
+        config.cases = 16;
+        config.seed = Some(7);
+        config.alibaba_flavour = Flavour::ServerlessWorkflow;
+        // The embedded mock runs the same flavour: conformant.
+        let report = run_blocking(&config, &Progress::new(0, false)).unwrap();
+        assert!(report.conformant(), "{report:#?}");
+        assert_eq!(report.results[0].verdict, Verdict::Pass);
+        // A CloudFlow mock accepts what Serverless Workflow refuses: the check fails.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mock = Mock::new(MockConfig::default()).unwrap();
+        let server = runtime.block_on(MockServer::start_with(mock)).unwrap();
+        config.target = Some(server.uri());
+        let report = run_blocking(&config, &Progress::new(0, false)).unwrap();
+        assert!(matches!(report.results[0].verdict, Verdict::Fail(_)), "{report:#?}");
+    }
 }

@@ -1,4 +1,7 @@
-//! proptest strategies for conformance cases: strings of an exact UTF-8 byte length from random mixes of 1- to 4-byte characters, and token lengths around the limits.
+//! proptest strategies for conformance cases: strings of exact lengths, lengths around limits.
+//!
+//! Strings have an exact UTF-8 byte (or character) length, built from random mixes of 1- to
+//! 4-byte characters; token lengths cluster around the limits.
 
 use proptest::prelude::*;
 

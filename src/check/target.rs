@@ -1,4 +1,7 @@
-//! The endpoint under test: sends requests with bounded time and bounded response size, signs them when credentials are given, and renders exchanges for reports.
+//! The endpoint under test: requests with bounded time and response size, exchanges rendered.
+//!
+//! Requests arrive here already signed (by [`crate::auth`], when credentials are given); the
+//! target only sends them and renders what went back and forth for reports.
 
 use std::time::Duration;
 
@@ -42,6 +45,17 @@ pub enum TransportError {
     Connection(String),
 }
 
+/// A target URL that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Not an `http://` or `https://` URL.
+    #[error("target {0:?} must start with http:// or https://")]
+    Scheme(String),
+    /// The HTTP client could not be built (no TLS backend, say).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
 /// An HTTP endpoint.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -52,16 +66,16 @@ pub struct Target {
 
 impl Target {
     /// A target at `base` (`http://host:port`), each request limited to `timeout`.
-    pub fn new(base: &str, timeout: Duration) -> Result<Target, String> {
+    pub fn new(base: &str, timeout: Duration) -> Result<Target, TargetError> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!("target {base:?} must start with http:// or https://"));
+            return Err(TargetError::Scheme(base));
         }
         let client = reqwest::Client::builder()
             .connect_timeout(timeout)
             .pool_max_idle_per_host(64)
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| TargetError::Client(e.to_string()))?;
         Ok(Target { base, client, timeout })
     }
 

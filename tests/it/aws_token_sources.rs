@@ -299,11 +299,7 @@ async fn fake(refuse_state_machines: bool) -> (wiremock::MockServer, FakeAws) {
 }
 
 fn credentials() -> Credentials {
-    Credentials {
-        access_key_id: "testing".into(),
-        secret: "testing".into(),
-        region: "us-east-1".into(),
-    }
+    Credentials::new("testing", "testing", "us-east-1")
 }
 
 async fn connect(server: &wiremock::MockServer, spec: TokenSourceSpec) -> TokenSource {

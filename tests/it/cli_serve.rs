@@ -85,3 +85,13 @@ fn bad_configuration_exits_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_signal_sent_the_moment_the_address_is_printed_stops_serve_cleanly() {
+    // The handlers are installed before the line is printed; a signal right after it used to
+    // find none and kill the process (exit -1).
+    for signal in ["-TERM", "-INT", "-TERM", "-INT", "-TERM", "-INT"] {
+        let (child, _) = start(&["--port", "0"], &[]);
+        assert_eq!(stop(child, signal), 0, "{signal}");
+    }
+}

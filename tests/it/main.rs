@@ -16,6 +16,7 @@ mod aws_responses;
 mod aws_token_sources;
 mod captures;
 mod check_order;
+mod cli_check;
 mod cli_serve;
 mod contract_docs;
 mod faulty_targets;

@@ -333,7 +333,15 @@ fn sigv4_sign_then_verify_round_trips_and_binds_region_method_path_and_query() {
             .header("X-Amz-Target", "AWSStepFunctions.SendTaskSuccess")
             .body(Bytes::from("{\"output\":\"\u{20ac}\"}"))
             .unwrap();
-        aws::sign(&mut request, "AKIDROUNDTRIP", "round/trip+secret", region, signed_at).unwrap();
+        aws::sign(
+            &mut request,
+            "AKIDROUNDTRIP",
+            "round/trip+secret",
+            region,
+            aws::SERVICE,
+            signed_at,
+        )
+        .unwrap();
         let keys = Keys::new([KeyPair::new("AKIDROUNDTRIP", "round/trip+secret")]);
         assert_eq!(
             aws::verify(&request, &keys, signed_at + Duration::from_secs(1)),
@@ -366,6 +374,7 @@ fn sigv4_resigning_a_capture_with_its_own_credentials_verifies() {
             &capture.access_key_id,
             &capture.secret,
             "us-east-1",
+            aws::SERVICE,
             capture.signed_at,
         )
         .unwrap();
@@ -804,7 +813,7 @@ proptest! {
             .header("X-Amz-Target", "AWSStepFunctions.SendTaskHeartbeat")
             .body(Bytes::from(body))
             .unwrap();
-        aws::sign(&mut request, "AKID", "secret", "us-east-1", at).unwrap();
+        aws::sign(&mut request, "AKID", "secret", "us-east-1", aws::SERVICE, at).unwrap();
         let keys = Keys::new([KeyPair::new("AKID", "secret")]);
         prop_assert_eq!(aws::verify(&request, &keys, at), Ok(()));
         let altered = with_body_byte_flipped(&request, flip.index(request.body().len()));

@@ -86,7 +86,7 @@ fn a_signed_call_on_a_minted_token_succeeds_in_strict_mode() {
     let now = UNIX_EPOCH + Duration::from_millis(mock.clock().now_ms());
     let t = task(&mock);
     let mut req = aws(HEARTBEAT, json(serde_json::json!({"taskToken": t.task_token})));
-    tasktoken::auth::aws::sign(&mut req, "AKIDTEST", "s3cr3t", "us-east-1", now).unwrap();
+    tasktoken::auth::aws::sign(&mut req, "AKIDTEST", "s3cr3t", "us-east-1", "states", now).unwrap();
     assert_eq!(code(&mock.handle(req)), "200");
 
     let t = ali_task(&mock);

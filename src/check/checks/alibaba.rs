@@ -1,29 +1,31 @@
-//! Alibaba-specific checks: RPC envelopes, the parameter and operation errors, the catalogue's limits, and parameter placement.
+//! Alibaba-specific checks: RPC envelopes, parameter and operation errors, parameter placement.
+//!
+//! Limits and codes come from [`crate::contract::alibaba`]; the member-limit bodies are shared.
 
 use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::shared;
-use super::{expect, expect_ok, Check};
+use super::{expect, expect_ok, expect_unsigned, Check, Want};
+use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
 use crate::check::outcome::Group;
-use crate::check::strategies::{fill_chars, json_string_of_bytes, pattern};
-use crate::check::wire::{observe, request, Call, Seen};
-use crate::contract::alibaba::{
-    self as c, CLOUDFLOW_OUTPUT_MAX, REPORT_TASK_FAILED, REPORT_TASK_SUCCEEDED,
-};
+use crate::contract::alibaba::{self as c, REPORT_TASK_FAILED, REPORT_TASK_SUCCEEDED};
 use crate::contract::Provider;
 use crate::wire::alibaba::{encode, encode_params};
 
 pub(super) fn checks() -> Vec<Check> {
     use Group::*;
+    let output = shared::limit(&REPORT_TASK_SUCCEEDED, "Output");
+    let error = shared::limit(&REPORT_TASK_FAILED, "Error");
+    let cause = shared::limit(&REPORT_TASK_FAILED, "Cause");
     vec![
         check!("alibaba.wire.success-body", Wire, c::R_SUCCESS, success_body,
             "a report on a live token answers 200 {\"EventId\": <int64>, \"RequestId\"} and never a Code"),
         check!("alibaba.wire.error-envelope", Wire, c::R_ERROR_ENVELOPE, error_envelope,
             "errors are JSON {RequestId, HostId, Code, Message, Recommend} with the catalogue's status, never XML"),
         check!("alibaba.wire.request-too-large", Wire, c::R_BODY_SIZE, request_too_large,
-            "a request over 1048576 bytes is EntityTooLarge"),
+            format!("a request over {} bytes is EntityTooLarge", c::MAX_REQUEST_BYTES)),
         check!("alibaba.wire.parameter-placement", Wire, c::R_PROTOCOL, parameter_placement,
             "parameters are read from the query and the form body alike (Tea, pop-core, GET)"),
         check!("alibaba.wire.format-case", Wire, c::R_COMMON_PARAMS, format_case,
@@ -40,12 +42,16 @@ pub(super) fn checks() -> Vec<Check> {
             "a missing TaskToken, Output or Error is MissingRequiredParams naming it"),
         check!("alibaba.validation.invalid-token", Validation, c::R_INVALID_ARGUMENT, shared::invalid_token,
             "a token the service never issued is InvalidArgument"),
-        check!("alibaba.validation.output-bytes", Validation, c::R_OUTPUT_LIMIT, output_bytes,
-            "Output is at most 65536 UTF-8 bytes; one more is EntityTooLarge"),
-        check!("alibaba.validation.error-length", Validation, c::R_ERROR_LIMIT, error_length,
-            "Error is 1 to 128 characters (not bytes); outside that, InvalidArgument"),
-        check!("alibaba.validation.cause-length", Validation, c::R_CAUSE_LIMIT, cause_length,
-            "Cause is 1 to 4096 characters (not bytes); outside that, InvalidArgument"),
+        check!("alibaba.validation.output-bytes", Validation, c::R_OUTPUT_LIMIT,
+            |ctx| shared::member_limit(ctx, &REPORT_TASK_SUCCEEDED, "Output"),
+            format!("Output is at most {} UTF-8 bytes (CloudFlow; {} on Serverless Workflow); one more is EntityTooLarge",
+                output.max, c::SERVERLESS_WORKFLOW_OUTPUT_MAX)),
+        check!("alibaba.validation.error-length", Validation, c::R_ERROR_LIMIT,
+            |ctx| shared::member_limit(ctx, &REPORT_TASK_FAILED, "Error"),
+            format!("Error is {} to {} characters (not bytes); outside that, InvalidArgument", error.min, error.max)),
+        check!("alibaba.validation.cause-length", Validation, c::R_CAUSE_LIMIT,
+            |ctx| shared::member_limit(ctx, &REPORT_TASK_FAILED, "Cause"),
+            format!("Cause is {} to {} characters (not bytes); outside that, InvalidArgument", cause.min, cause.max)),
         check!("alibaba.validation.invalid-output", Validation, c::R_INVALID_ARGUMENT, shared::invalid_output,
             "a non-JSON Output on a live token is InvalidArgument and leaves the task open"),
         check!("alibaba.validation.json-scalars", Validation, c::R_INVALID_ARGUMENT, shared::json_scalars,
@@ -81,7 +87,7 @@ fn success_body(ctx: &Ctx<'_>) -> CheckRun {
         Provider::Alibaba,
         Call::Succeed { token: &t.token, output: "{}" },
         false,
-    ));
+    ))?;
     let body: Option<serde_json::Value> =
         res.as_ref().ok().and_then(|r| serde_json::from_slice(&r.body).ok());
     let ok = res.as_ref().is_ok_and(|r| r.status == 200)
@@ -102,7 +108,7 @@ fn success_body(ctx: &Ctx<'_>) -> CheckRun {
 
 fn error_envelope(ctx: &Ctx<'_>) -> CheckRun {
     let garbage = Call::Succeed { token: "djEjbm90LWEtcmVhbC10b2tlbg==", output: "{}" };
-    let (req, res) = ctx.send(request(Provider::Alibaba, garbage, false));
+    let (req, res) = ctx.send(request(Provider::Alibaba, garbage, false))?;
     let problem = match &res {
         Err(e) => Some(format!("no answer: {e}")),
         Ok(r) => {
@@ -142,8 +148,9 @@ fn error_envelope(ctx: &Ctx<'_>) -> CheckRun {
 fn request_too_large(ctx: &Ctx<'_>) -> CheckRun {
     let output = "a".repeat(c::MAX_REQUEST_BYTES);
     let req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", &output)]);
-    let message = c::ENTITY_TOO_LARGE.render_message(&["1048576"]);
-    expect(ctx, req, c::ENTITY_TOO_LARGE.code, message.as_deref())?;
+    let message = c::ENTITY_TOO_LARGE.render_message(&[&c::MAX_REQUEST_BYTES.to_string()]);
+    let want = Want::Error { spec: &c::ENTITY_TOO_LARGE, message: message.as_deref() };
+    expect_unsigned(ctx, req, want)?;
     Ok(1)
 }
 
@@ -179,7 +186,7 @@ fn parameter_placement(ctx: &Ctx<'_>) -> CheckRun {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Bytes::from_static(b"Output=%7B%22a%22%3A%22b+c%22%7D"))
         .unwrap_or_default();
-    let (req, res) = ctx.send(plus);
+    let (req, res) = ctx.send(plus)?;
     if observe(ctx.provider, &res) != Seen::Ok {
         return Err(Halt::Fail(ctx.failure(
             "a form body with + for a space was refused",
@@ -233,7 +240,7 @@ fn token_shape(ctx: &Ctx<'_>) -> CheckRun {
         Provider::Alibaba,
         Call::Succeed { token: &t.token, output: "{}" },
         false,
-    ));
+    ))?;
     if ok {
         Ok(1)
     } else {
@@ -275,7 +282,7 @@ fn action_not_supported(ctx: &Ctx<'_>) -> CheckRun {
         .parse()
         .unwrap_or_default();
     let message = c::ACTION_NOT_SUPPORTED.render_message(&["ReportTaskHeartbeat"]);
-    expect(ctx, req, c::ACTION_NOT_SUPPORTED.code, message.as_deref())?;
+    expect(ctx, req, Want::Error { spec: &c::ACTION_NOT_SUPPORTED, message: message.as_deref() })?;
     Ok(1)
 }
 
@@ -284,7 +291,8 @@ fn api_version(ctx: &Ctx<'_>) -> CheckRun {
     *req.uri_mut() =
         req.uri().to_string().replace(c::API_VERSION, "2020-01-01").parse().unwrap_or_default();
     let message = c::API_VERSION_NOT_SUPPORTED.render_message(&["2020-01-01"]);
-    expect(ctx, req, c::API_VERSION_NOT_SUPPORTED.code, message.as_deref())?;
+    let spec = &c::API_VERSION_NOT_SUPPORTED;
+    expect(ctx, req, Want::Error { spec, message: message.as_deref() })?;
     Ok(1)
 }
 
@@ -296,71 +304,17 @@ fn missing_params(ctx: &Ctx<'_>) -> CheckRun {
     ];
     for (name, req) in cases {
         let message = c::MISSING_REQUIRED_PARAMS.render_message(&[name]);
-        expect(ctx, req, c::MISSING_REQUIRED_PARAMS.code, message.as_deref())?;
+        let spec = &c::MISSING_REQUIRED_PARAMS;
+        expect(ctx, req, Want::Error { spec, message: message.as_deref() })?;
     }
     Ok(3)
-}
-
-fn output_bytes(ctx: &Ctx<'_>) -> CheckRun {
-    let strategy = (pattern(), any::<bool>());
-    ctx.property(strategy, |(pattern, over)| {
-        let output = json_string_of_bytes(pattern, CLOUDFLOW_OUTPUT_MAX + usize::from(*over));
-        let t = ctx.live()?;
-        let req =
-            request(Provider::Alibaba, Call::Succeed { token: &t.token, output: &output }, false);
-        if *over {
-            let message = c::ENTITY_TOO_LARGE.render_message(&[&CLOUDFLOW_OUTPUT_MAX.to_string()]);
-            expect(ctx, req, c::ENTITY_TOO_LARGE.code, message.as_deref()).map(|_| ())
-        } else {
-            let (req, res) = ctx.send(req);
-            if observe(ctx.provider, &res) != Seen::Ok {
-                return Err(Halt::Fail(ctx.failure(
-                    format!(
-                        "an Output of exactly {CLOUDFLOW_OUTPUT_MAX} UTF-8 bytes got {}",
-                        observe(ctx.provider, &res).code()
-                    ),
-                    "200",
-                    &req,
-                    &res,
-                )));
-            }
-            Ok(())
-        }
-    })
-}
-
-/// `member` of ReportTaskFailed at lengths 0, 1, max and max + 1 characters of mixed widths.
-fn member_length(ctx: &Ctx<'_>, member: &'static str, max: usize) -> CheckRun {
-    let strategy = (pattern(), prop_oneof![Just(0usize), Just(1), Just(max), Just(max + 1)]);
-    ctx.property(strategy, |(pattern, chars)| {
-        let value = fill_chars(pattern, *chars);
-        let t = ctx.live()?;
-        let call = if member == "Error" {
-            Call::Fail { token: &t.token, error: Some(&value), cause: None }
-        } else {
-            Call::Fail { token: &t.token, error: Some("E"), cause: Some(&value) }
-        };
-        let req = request(Provider::Alibaba, call, false);
-        if (1..=max).contains(chars) {
-            expect_ok(ctx, req)
-        } else {
-            expect(ctx, req, c::INVALID_ARGUMENT.code, c::INVALID_ARGUMENT.message).map(|_| ())
-        }
-    })
-}
-
-fn error_length(ctx: &Ctx<'_>) -> CheckRun {
-    member_length(ctx, "Error", 128)
-}
-
-fn cause_length(ctx: &Ctx<'_>) -> CheckRun {
-    member_length(ctx, "Cause", 4096)
 }
 
 fn media_type(ctx: &Ctx<'_>) -> CheckRun {
     let mut req = encode(&REPORT_TASK_SUCCEEDED, &[("TaskToken", "x")], &[("Output", "{}")]);
     req.headers_mut().insert("content-type", http::HeaderValue::from_static("application/xml"));
-    expect(ctx, req, c::UNSUPPORTED_MEDIA_TYPE.code, c::UNSUPPORTED_MEDIA_TYPE.message)?;
+    let spec = &c::UNSUPPORTED_MEDIA_TYPE;
+    expect_unsigned(ctx, req, Want::Error { spec, message: spec.message })?;
     Ok(1)
 }
 
@@ -372,13 +326,13 @@ fn parameter_syntax(ctx: &Ctx<'_>) -> CheckRun {
         encode_params([("x", t.token.as_str())]).trim_start_matches("x=")
     );
     let req = http::Request::post(bad_escape).body(Bytes::new()).unwrap_or_default();
-    expect(ctx, req, c::INVALID_ARGUMENT.code, None)?;
+    expect_unsigned(ctx, req, Want::error(&c::INVALID_ARGUMENT))?;
     let duplicate = encode(
         &REPORT_TASK_SUCCEEDED,
         &[("TaskToken", t.token.as_str()), ("Output", "1")],
         &[("Output", "2")],
     );
-    expect(ctx, duplicate, c::INVALID_ARGUMENT.code, None)?;
+    expect_unsigned(ctx, duplicate, Want::error(&c::INVALID_ARGUMENT))?;
     // Neither took effect: the task is still open.
     expect_ok(
         ctx,
@@ -400,11 +354,11 @@ fn random_parameters(ctx: &Ctx<'_>) -> CheckRun {
             let query: String = text.chars().filter(|c| !c.is_whitespace() && *c != '#').collect();
             http::Request::post(format!("/?{query}")).body(Bytes::new()).unwrap_or_default()
         };
-        let (req, res) = ctx.send(req);
+        let (req, res) = ctx.send_unsigned(req);
         match observe(ctx.provider, &res) {
             Seen::Error { status, code: Some(_), .. } if (400..500).contains(&status) => Ok(()),
             other => Err(Halt::Fail(ctx.failure(
-                format!("got {}", other.code()),
+                format!("got {}", other.describe()),
                 "a 4xx JSON error with a Code",
                 &req,
                 &res,

@@ -1,22 +1,26 @@
-//! AWS-specific checks: the awsJson1_0 envelopes, Coral validation messages with their limits, and malformed input.
+//! AWS-specific checks: the awsJson1_0 envelopes, Coral validation messages, malformed input.
+//!
+//! Limits and codes come from [`crate::contract::aws`]; the member-limit bodies are shared.
 
 use bytes::Bytes;
 use proptest::prelude::*;
 
-use super::shared;
-use super::{expect, expect_ok, Check};
+use super::shared::{self, aws_violation};
+use super::{expect, expect_ok, Check, Want};
+use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
 use crate::check::outcome::Group;
-use crate::check::strategies::{fill_chars, json_string_of_bytes, length_around, pattern};
+use crate::check::strategies::length_around;
 use crate::check::target::{Received, TransportError};
-use crate::check::wire::{observe, request, Call, Seen};
-use crate::contract::aws::{self as c, SEND_TASK_HEARTBEAT, SEND_TASK_SUCCESS};
+use crate::contract::aws::{self as c, SEND_TASK_FAILURE, SEND_TASK_HEARTBEAT, SEND_TASK_SUCCESS};
 use crate::wire::aws::{encode, encode_raw};
-
-const OUTPUT_MAX: usize = 262_144;
 
 pub(super) fn checks() -> Vec<Check> {
     use Group::*;
+    let token = shared::limit(&SEND_TASK_HEARTBEAT, "taskToken");
+    let output = shared::limit(&SEND_TASK_SUCCESS, "output");
+    let error = shared::limit(&SEND_TASK_FAILURE, "error");
+    let cause = shared::limit(&SEND_TASK_FAILURE, "cause");
     vec![
         check!("aws.wire.success-body", Wire, c::R_SUCCESS_BODY, success_body,
             "a call on a live token answers 200 with the body exactly {}"),
@@ -29,7 +33,7 @@ pub(super) fn checks() -> Vec<Check> {
         check!("aws.wire.unknown-operation", Wire, c::R_UNKNOWN_OPERATION, unknown_operation,
             "an unknown X-Amz-Target is exactly {\"__type\":\"com.amazon.coral.service#UnknownOperationException\"}"),
         check!("aws.wire.request-too-large", Wire, c::R_BODY_SIZE, request_too_large,
-            "a body over 1049600 bytes is the plain-text 413"),
+            format!("a body over {} bytes is the plain-text 413", c::MAX_REQUEST_BYTES)),
         check!("aws.wire.unknown-members", Wire, c::R_UNKNOWN_MEMBERS, unknown_members,
             "unknown members in the body are ignored"),
         check!("aws.wire.token-shape", Wire, c::R_TOKEN_SHAPE, token_shape,
@@ -37,13 +41,16 @@ pub(super) fn checks() -> Vec<Check> {
         check!("aws.validation.invalid-token", Validation, c::R_INVALID_TOKEN, shared::invalid_token,
             "a token the service never issued is InvalidToken, Invalid Token: 'Invalid token'"),
         check!("aws.validation.token-length", Validation, c::R_TOKEN_LENGTH, token_length,
-            "taskToken is 1 to 2048 characters; outside that, the Coral ValidationException"),
-        check!("aws.validation.output-bytes", Validation, c::R_OUTPUT_LENGTH, output_bytes,
-            "output is at most 262144 UTF-8 bytes of the decoded string, raw or \\u-escaped"),
-        check!("aws.validation.error-length", Validation, c::R_ERROR_LENGTH, error_length,
-            "error is at most 256 characters (not bytes)"),
-        check!("aws.validation.cause-length", Validation, c::R_CAUSE_LENGTH, cause_length,
-            "cause is at most 32768 characters (not bytes)"),
+            format!("taskToken is {} to {} characters; outside that, the Coral ValidationException", token.min, token.max)),
+        check!("aws.validation.output-bytes", Validation, c::R_OUTPUT_LENGTH,
+            |ctx| shared::member_limit(ctx, &SEND_TASK_SUCCESS, "output"),
+            format!("output is at most {} UTF-8 bytes of the decoded string, raw or \\u-escaped", output.max)),
+        check!("aws.validation.error-length", Validation, c::R_ERROR_LENGTH,
+            |ctx| shared::member_limit(ctx, &SEND_TASK_FAILURE, "error"),
+            format!("error is at most {} characters (not bytes)", error.max)),
+        check!("aws.validation.cause-length", Validation, c::R_CAUSE_LENGTH,
+            |ctx| shared::member_limit(ctx, &SEND_TASK_FAILURE, "cause"),
+            format!("cause is at most {} characters (not bytes)", cause.max)),
         check!("aws.validation.missing-member", Validation, c::R_MISSING_MEMBER, missing_member,
             "a missing required member is ValidationException: Member must not be null"),
         check!("aws.validation.several-violations", Validation, c::R_MANY_VIOLATIONS, several_violations,
@@ -99,7 +106,7 @@ fn succeed(
 ) -> Result<(http::Request<Bytes>, Result<Received, TransportError>), Halt> {
     let t = ctx.live()?;
     let call = Call::Succeed { token: &t.token, output: "{\"ok\":true}" };
-    Ok(ctx.send(request(crate::contract::Provider::Aws, call, false)))
+    ctx.send(request(crate::contract::Provider::Aws, call, false))
 }
 
 /// What came back, in a few words, for failure messages.
@@ -154,7 +161,7 @@ fn success_headers(ctx: &Ctx<'_>) -> CheckRun {
 }
 
 fn error_envelope(ctx: &Ctx<'_>) -> CheckRun {
-    let (req, res) = ctx.send(heartbeat("AQCDnot-a-real-token"));
+    let (req, res) = ctx.send(heartbeat("AQCDnot-a-real-token"))?;
     let problem = match &res {
         Err(e) => Some(format!("no answer: {e}")),
         Ok(r) => {
@@ -206,7 +213,7 @@ fn namespaced_type(ctx: &Ctx<'_>) -> CheckRun {
         (encode(&SEND_TASK_SUCCESS, &[("taskToken", "x")], false), c::VALIDATION.qualified_code()),
     ];
     for (request, want) in cases {
-        let (req, res) = ctx.send(request);
+        let (req, res) = ctx.send(request)?;
         if raw_type(&res).as_deref() != Some(want.as_str()) {
             return Err(Halt::Fail(ctx.failure(
                 format!("__type is {:?}", raw_type(&res)),
@@ -221,7 +228,7 @@ fn namespaced_type(ctx: &Ctx<'_>) -> CheckRun {
 
 fn unknown_operation(ctx: &Ctx<'_>) -> CheckRun {
     let (req, res) =
-        ctx.send(encode_raw("AWSStepFunctions.SendTaskSucess", Bytes::from_static(b"{}")));
+        ctx.send(encode_raw("AWSStepFunctions.SendTaskSucess", Bytes::from_static(b"{}")))?;
     let want = br#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#;
     match &res {
         Ok(r) if r.status == 400 && r.body.as_ref() == want => Ok(1),
@@ -237,7 +244,7 @@ fn unknown_operation(ctx: &Ctx<'_>) -> CheckRun {
 fn request_too_large(ctx: &Ctx<'_>) -> CheckRun {
     let mut body = br#"{"taskToken":"x","output":"1"}"#.to_vec();
     body.resize(c::MAX_REQUEST_BYTES + 1, b' ');
-    let (req, res) = ctx.send(encode_raw(SEND_TASK_SUCCESS.wire_name, Bytes::from(body)));
+    let (req, res) = ctx.send(encode_raw(SEND_TASK_SUCCESS.wire_name, Bytes::from(body)))?;
     match &res {
         Ok(r) if r.status == 413 && r.body.as_ref() == c::TOO_LARGE_BODY.as_bytes() => Ok(1),
         _ => Err(Halt::Fail(ctx.failure(
@@ -249,113 +256,39 @@ fn request_too_large(ctx: &Ctx<'_>) -> CheckRun {
     }
 }
 
-fn validation_message(member: &str, constraint: &str) -> String {
-    format!("1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}")
-}
-
-fn too_long(member: &str, max: usize) -> String {
-    validation_message(member, &format!("Member must have length less than or equal to {max}"))
-}
-
 fn token_length(ctx: &Ctx<'_>) -> CheckRun {
+    let limit = shared::member(&SEND_TASK_HEARTBEAT, "taskToken")?.limit;
     let alphabet: Vec<char> =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=".chars().collect();
-    let strategy = (length_around(2048), any::<u64>());
+    let strategy = (length_around(limit.max), any::<u64>());
     ctx.property(strategy, |(len, salt)| {
         let token: String =
             (0..*len).map(|i| alphabet[((*salt as usize) + i * 7) % alphabet.len()]).collect();
-        let (code, message) = if *len == 0 {
-            (
-                c::VALIDATION.code,
-                Some(validation_message(
-                    "taskToken",
-                    "Member must have length greater than or equal to 1",
-                )),
-            )
-        } else if *len > 2048 {
-            (c::VALIDATION.code, Some(too_long("taskToken", 2048)))
+        let constraint = if *len < limit.min {
+            Some(format!("Member must have length greater than or equal to {}", limit.min))
+        } else if *len > limit.max {
+            Some(format!("Member must have length less than or equal to {}", limit.max))
         } else {
-            (c::INVALID_TOKEN.code, c::INVALID_TOKEN.message.map(str::to_owned))
+            None
         };
-        expect(ctx, heartbeat(&token), code, message.as_deref()).map(|_| ())
-    })
-}
-
-fn output_bytes(ctx: &Ctx<'_>) -> CheckRun {
-    let strategy = (pattern(), any::<bool>(), any::<bool>());
-    ctx.property(strategy, |(pattern, over, escaped)| {
-        let output = json_string_of_bytes(pattern, OUTPUT_MAX + usize::from(*over));
-        let t = ctx.live()?;
-        let req = request(
-            crate::contract::Provider::Aws,
-            Call::Succeed { token: &t.token, output: &output },
-            *escaped,
-        );
-        if *over {
-            expect(ctx, req, c::VALIDATION.code, Some(&too_long("output", OUTPUT_MAX))).map(|_| ())
-        } else {
-            let (req, res) = ctx.send(req);
-            if observe(ctx.provider, &res) != Seen::Ok {
-                return Err(Halt::Fail(ctx.failure(
-                    format!(
-                        "an output of exactly {OUTPUT_MAX} UTF-8 bytes got {}",
-                        observe(ctx.provider, &res).code()
-                    ),
-                    "200",
-                    &req,
-                    &res,
-                )));
-            }
-            if let Some(state) = ctx.state(&t)? {
-                if state.output.as_deref() != Some(output.as_str()) {
-                    return Err(Halt::Fail(ctx.failure(
-                        "the stored output differs from the one sent",
-                        "the output stored byte for byte",
-                        &req,
-                        &res,
-                    )));
-                }
-            }
-            Ok(())
-        }
-    })
-}
-
-/// `member` of SendTaskFailure at 0, `max` and `max + 1` characters of mixed widths.
-fn member_length(ctx: &Ctx<'_>, member: &'static str, max: usize) -> CheckRun {
-    let strategy = (pattern(), prop_oneof![Just(0usize), Just(max), Just(max + 1)]);
-    ctx.property(strategy, |(pattern, chars)| {
-        let over = &(*chars > max);
-        let value = fill_chars(pattern, *chars);
-        let t = ctx.live()?;
-        let call = if member == "error" {
-            Call::Fail { token: &t.token, error: Some(&value), cause: None }
-        } else {
-            Call::Fail { token: &t.token, error: None, cause: Some(&value) }
+        let message = match &constraint {
+            Some(constraint) => Some(aws_violation("taskToken", constraint)),
+            None => c::INVALID_TOKEN.message.map(str::to_owned),
         };
-        let req = request(crate::contract::Provider::Aws, call, false);
-        if *over {
-            expect(ctx, req, c::VALIDATION.code, Some(&too_long(member, max))).map(|_| ())
-        } else {
-            expect_ok(ctx, req)
-        }
+        let spec = if constraint.is_some() { &c::VALIDATION } else { &c::INVALID_TOKEN };
+        expect(ctx, heartbeat(&token), Want::Error { spec, message: message.as_deref() })
+            .map(|_| ())
     })
-}
-
-fn error_length(ctx: &Ctx<'_>) -> CheckRun {
-    member_length(ctx, "error", 256)
-}
-
-fn cause_length(ctx: &Ctx<'_>) -> CheckRun {
-    member_length(ctx, "cause", 32_768)
 }
 
 fn missing_member(ctx: &Ctx<'_>) -> CheckRun {
     let not_null = "Member must not be null";
     let no_output = encode(&SEND_TASK_SUCCESS, &[("taskToken", "AQCDnot-a-real-token")], false);
-    expect(ctx, no_output, c::VALIDATION.code, Some(&validation_message("output", not_null)))?;
+    let message = aws_violation("output", not_null);
+    expect(ctx, no_output, Want::Error { spec: &c::VALIDATION, message: Some(&message) })?;
     let no_token = encode(&SEND_TASK_HEARTBEAT, &[], false);
-    expect(ctx, no_token, c::VALIDATION.code, Some(&validation_message("taskToken", not_null)))?;
+    let message = aws_violation("taskToken", not_null);
+    expect(ctx, no_token, Want::Error { spec: &c::VALIDATION, message: Some(&message) })?;
     Ok(2)
 }
 
@@ -364,14 +297,14 @@ fn several_violations(ctx: &Ctx<'_>) -> CheckRun {
     let want = "2 validation errors detected: Value at 'taskToken' failed to satisfy constraint: \
                 Member must have length greater than or equal to 1; Value at 'output' failed to \
                 satisfy constraint: Member must not be null";
-    expect(ctx, req, c::VALIDATION.code, Some(want))?;
+    expect(ctx, req, Want::Error { spec: &c::VALIDATION, message: Some(want) })?;
     Ok(1)
 }
 
 fn token_before_output(ctx: &Ctx<'_>) -> CheckRun {
     let req =
         encode(&SEND_TASK_SUCCESS, &[("taskToken", "bad_token"), ("output", "output")], false);
-    expect(ctx, req, c::INVALID_TOKEN.code, None)?;
+    expect(ctx, req, Want::error(&c::INVALID_TOKEN))?;
     Ok(1)
 }
 
@@ -397,7 +330,7 @@ fn token_shape(ctx: &Ctx<'_>) -> CheckRun {
         && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
     let prefix = token.starts_with("AQ") || token.starts_with("AAAAKgAAAA");
     // The token also has to work: the exchange shows it in use.
-    let (req, res) = ctx.send(heartbeat(token));
+    let (req, res) = ctx.send(heartbeat(token))?;
     if base64 && prefix && (660..=700).contains(&token.len()) {
         return Ok(1);
     }
@@ -428,7 +361,7 @@ fn malformed_json(ctx: &Ctx<'_>) -> CheckRun {
     ];
     for body in &bodies {
         let req = encode_raw(SEND_TASK_SUCCESS.wire_name, Bytes::from(body.clone()));
-        expect(ctx, req, c::SERIALIZATION.code, None)?;
+        expect(ctx, req, Want::error(&c::SERIALIZATION))?;
     }
     Ok(bodies.len() as u32)
 }
@@ -444,8 +377,7 @@ fn wrong_types(ctx: &Ctx<'_>) -> CheckRun {
         expect(
             ctx,
             encode_raw(SEND_TASK_SUCCESS.wire_name, Bytes::from_static(body.as_bytes())),
-            c::SERIALIZATION.code,
-            None,
+            Want::error(&c::SERIALIZATION),
         )?;
     }
     Ok(bodies.len() as u32)
@@ -454,17 +386,17 @@ fn wrong_types(ctx: &Ctx<'_>) -> CheckRun {
 fn random_bodies(ctx: &Ctx<'_>) -> CheckRun {
     let targets = [
         SEND_TASK_SUCCESS.wire_name,
-        c::SEND_TASK_FAILURE.wire_name,
+        SEND_TASK_FAILURE.wire_name,
         SEND_TASK_HEARTBEAT.wire_name,
         "Nope",
     ];
     let strategy = (proptest::collection::vec(any::<u8>(), 0..512), 0usize..4);
     ctx.property(strategy, |(bytes, target)| {
-        let (req, res) = ctx.send(encode_raw(targets[*target], Bytes::from(bytes.clone())));
+        let (req, res) = ctx.send(encode_raw(targets[*target], Bytes::from(bytes.clone())))?;
         match observe(ctx.provider, &res) {
             Seen::Error { status: 400, code: Some(_), .. } => Ok(()),
             other => Err(Halt::Fail(ctx.failure(
-                format!("got {}", other.code()),
+                format!("got {}", other.describe()),
                 "HTTP 400 with a JSON error envelope",
                 &req,
                 &res,

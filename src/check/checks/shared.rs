@@ -1,36 +1,41 @@
-//! Checks that run the same way on both providers' wires: single-use tokens, stored results, random sequences against the model, deadlines, races.
+//! Checks that run the same way on both providers' wires, expectations read from the contract.
+//!
+//! Single-use tokens, stored results, member limits, random sequences against the model,
+//! deadlines and races; which error means "closed" or "invalid token" is the contract's
+//! [`crate::contract::Outcomes`].
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use proptest::prelude::*;
 
-use super::{expect, expect_ok};
-use crate::check::context::{CheckRun, Ctx, Halt};
+use super::{expect, expect_ok, Want};
+use crate::check::call::{observe, request, Call, Seen};
+use crate::check::context::{CheckRun, Ctx, Halt, SetupError, SkipReason};
 use crate::check::history::{self, CallKind, CallResult, Stored};
 use crate::check::model::{Expect, ModelCall, ModelTask};
 use crate::check::outcome::Failure;
-use crate::check::strategies::text;
+use crate::check::strategies::{fill, fill_chars, json_string_of_bytes, pattern, text};
 use crate::check::target::exchange;
 use crate::check::tokens::TaskRequest;
-use crate::check::wire::{closed_code, invalid_token_code, observe, request, Call, Seen};
-use crate::contract::{aws, Provider};
+use crate::contract::{
+    alibaba, aws, Action, Bound, ErrorSpec, Limit, Member, Operation, Provenance, Provider, Unit,
+};
+use crate::tasks::Status;
 
-/// The closed-task message, where the contract pins it.
-fn closed_message(ctx: &Ctx<'_>, token: &str) -> Option<String> {
-    match ctx.provider {
-        Provider::Aws => aws::TASK_TIMED_OUT.message.map(str::to_owned),
-        Provider::Alibaba => {
-            crate::contract::alibaba::TASK_ALREADY_COMPLETED.render_message(&[token])
-        }
-    }
+/// The closed-task error, with its message when the rule pins it (an inferred message is left
+/// to the check that tests it).
+fn closed(ctx: &Ctx<'_>, token: &str) -> (&'static ErrorSpec, Option<String>) {
+    let spec = ctx.provider.contract().outcomes.closed;
+    let pinned = spec.rule.provenance != Provenance::Inferred;
+    (spec, spec.render_message(&[token]).filter(|_| pinned))
 }
 
-fn invalid_output_code(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Aws => aws::INVALID_OUTPUT.code,
-        Provider::Alibaba => crate::contract::alibaba::INVALID_ARGUMENT.code,
-    }
+/// Sends `request` and demands the closed error for `token`.
+fn expect_closed(ctx: &Ctx<'_>, request: http::Request<bytes::Bytes>, token: &str) -> CheckRun {
+    let (spec, message) = closed(ctx, token);
+    expect(ctx, request, Want::Error { spec, message: message.as_deref() })?;
+    Ok(1)
 }
 
 /// Completes a live token, then sends `second`: it must get the closed error.
@@ -42,16 +47,7 @@ fn closed_after(ctx: &Ctx<'_>, first_fails: bool, second: impl Fn(&str) -> Call<
         Call::Succeed { token: &t.token, output: "{\"first\":true}" }
     };
     expect_ok(ctx, request(ctx.provider, first, false))?;
-    let message = closed_message(ctx, &t.token);
-    // The message of the Alibaba error is inferred; its code is the rule checked here.
-    let message = if ctx.provider == Provider::Aws { message.as_deref() } else { None };
-    expect(
-        ctx,
-        request(ctx.provider, second(&t.token), false),
-        closed_code(ctx.provider),
-        message,
-    )?;
-    Ok(1)
+    expect_closed(ctx, request(ctx.provider, second(&t.token), false), &t.token)
 }
 
 /// A second identical success on a completed task gets the closed error.
@@ -78,9 +74,10 @@ pub fn heartbeat_after_completion(ctx: &Ctx<'_>) -> CheckRun {
 pub fn closed_message_names_token(ctx: &Ctx<'_>) -> CheckRun {
     let t = ctx.live()?;
     expect_ok(ctx, request(ctx.provider, Call::Succeed { token: &t.token, output: "1" }, false))?;
-    let message = closed_message(ctx, &t.token);
+    let spec = ctx.provider.contract().outcomes.closed;
+    let message = spec.render_message(&[&t.token]);
     let again = request(ctx.provider, Call::Succeed { token: &t.token, output: "1" }, false);
-    expect(ctx, again, closed_code(ctx.provider), message.as_deref())?;
+    expect(ctx, again, Want::Error { spec, message: message.as_deref() })?;
     Ok(1)
 }
 
@@ -90,16 +87,17 @@ pub fn invalid_token(ctx: &Ctx<'_>) -> CheckRun {
         Provider::Aws => "AQCDnot-a-real-token",
         Provider::Alibaba => "djEjbm90LWEtcmVhbC10b2tlbg==",
     };
-    let message = match ctx.provider {
-        Provider::Aws => aws::INVALID_TOKEN.message,
-        Provider::Alibaba => crate::contract::alibaba::INVALID_ARGUMENT.message,
-    };
+    let spec = ctx.provider.contract().outcomes.invalid_token;
     let calls = [
         Call::Succeed { token: garbage, output: "{}" },
         Call::Fail { token: garbage, error: Some("E"), cause: None },
     ];
     for call in calls {
-        expect(ctx, request(ctx.provider, call, false), invalid_token_code(ctx.provider), message)?;
+        expect(
+            ctx,
+            request(ctx.provider, call, false),
+            Want::Error { spec, message: spec.message },
+        )?;
     }
     Ok(2)
 }
@@ -108,7 +106,7 @@ pub fn invalid_token(ctx: &Ctx<'_>) -> CheckRun {
 pub fn invalid_output(ctx: &Ctx<'_>) -> CheckRun {
     let t = ctx.live()?;
     let bad = request(ctx.provider, Call::Succeed { token: &t.token, output: "{not json" }, false);
-    expect(ctx, bad, invalid_output_code(ctx.provider), None)?;
+    expect(ctx, bad, Want::error(ctx.provider.contract().outcomes.invalid_output))?;
     expect_ok(ctx, request(ctx.provider, Call::Succeed { token: &t.token, output: "{}" }, false))?;
     Ok(1)
 }
@@ -136,21 +134,21 @@ pub fn result_stored(ctx: &Ctx<'_>) -> CheckRun {
         } else {
             Call::Succeed { token: &t.token, output: &output }
         };
-        let (req, res) = ctx.send(request(ctx.provider, call, false));
+        let (req, res) = ctx.send(request(ctx.provider, call, false))?;
         if observe(ctx.provider, &res) != Seen::Ok {
             return Err(Halt::Fail(ctx.failure("the completion was refused", "200", &req, &res)));
         }
-        let state = ctx.state(&t)?.ok_or_else(|| Halt::Skip("no task state".into()))?;
+        let state = ctx.state(&t)?.ok_or(Halt::Skip(SkipReason::NoState))?;
         let (want_status, want) = if *fail {
-            ("FAILED", (None, Some(error.clone()), Some(cause.clone())))
+            (Status::Failed, (None, Some(error.clone()), Some(cause.clone())))
         } else {
-            ("SUCCEEDED", (Some(output.clone()), None, None))
+            (Status::Succeeded, (Some(output.clone()), None, None))
         };
         let got = (state.output.clone(), state.error.clone(), state.cause.clone());
         if state.status != want_status || got != want {
             return Err(Halt::Fail(ctx.failure(
-                format!("the task shows {} {:?}", state.status, got),
-                format!("{want_status} {want:?}"),
+                format!("the task shows {:?} {:?}", state.status, got),
+                format!("{want_status:?} {want:?}"),
                 &req,
                 &res,
             )));
@@ -200,17 +198,18 @@ pub fn sequences(ctx: &Ctx<'_>) -> CheckRun {
                     (*task, Call::Heartbeat { token: &tokens[*task].token }, ModelCall::Heartbeat)
                 }
             };
+            let outcomes = &ctx.provider.contract().outcomes;
             let want = match model[task].apply(&model_call) {
-                Expect::Ok => "200",
-                Expect::Closed => closed_code(ctx.provider),
-                Expect::InvalidOutput => invalid_output_code(ctx.provider),
+                Expect::Ok => Want::Ok,
+                Expect::Closed => Want::error(outcomes.closed),
+                Expect::InvalidOutput => Want::error(outcomes.invalid_output),
             };
-            let (req, res) = ctx.send(request(ctx.provider, call, false));
+            let (req, res) = ctx.send(request(ctx.provider, call, false))?;
             let seen = observe(ctx.provider, &res);
-            if seen.code() != want {
+            if !want.matches(&seen) {
                 return Err(Halt::Fail(ctx.failure(
-                    format!("step {step} ({op:?}) got {}", seen.code()),
-                    want,
+                    format!("step {step} ({op:?}) got {}", seen.describe()),
+                    want.describe(),
                     &req,
                     &res,
                 )));
@@ -226,9 +225,7 @@ pub fn task_timeout(ctx: &Ctx<'_>) -> CheckRun {
     let t = ctx.mint(TaskRequest { timeout_seconds: Some(1), ..TaskRequest::default() })?;
     ctx.wait(2)?;
     let call = Call::Succeed { token: &t.token, output: "{}" };
-    let message = if ctx.provider == Provider::Aws { aws::TASK_TIMED_OUT.message } else { None };
-    expect(ctx, request(ctx.provider, call, false), closed_code(ctx.provider), message)?;
-    Ok(1)
+    expect_closed(ctx, request(ctx.provider, call, false), &t.token)
 }
 
 /// A task whose heartbeat deadline passed answers with the closed error (AWS).
@@ -237,13 +234,7 @@ pub fn heartbeat_timeout(ctx: &Ctx<'_>) -> CheckRun {
     let t = ctx.mint(TaskRequest { heartbeat_seconds: Some(1), ..TaskRequest::default() })?;
     ctx.wait(2)?;
     let call = Call::Heartbeat { token: &t.token };
-    expect(
-        ctx,
-        request(ctx.provider, call, false),
-        closed_code(ctx.provider),
-        aws::TASK_TIMED_OUT.message,
-    )?;
-    Ok(1)
+    expect_closed(ctx, request(ctx.provider, call, false), &t.token)
 }
 
 /// Heartbeats do not extend the overall timeout (AWS). HeartbeatSeconds must be below
@@ -263,13 +254,7 @@ pub fn heartbeat_does_not_extend_timeout(ctx: &Ctx<'_>) -> CheckRun {
     }
     ctx.wait(1)?;
     let call = Call::Succeed { token: &t.token, output: "{}" };
-    expect(
-        ctx,
-        request(ctx.provider, call, false),
-        closed_code(ctx.provider),
-        aws::TASK_TIMED_OUT.message,
-    )?;
-    Ok(1)
+    expect_closed(ctx, request(ctx.provider, call, false), &t.token)
 }
 
 /// Heartbeats keep a task with a heartbeat deadline alive (AWS).
@@ -306,7 +291,7 @@ pub fn races(ctx: &Ctx<'_>) -> CheckRun {
 
 fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
     let t = ctx.live()?;
-    let requests: Vec<_> = calls
+    let requests: Vec<http::Request<bytes::Bytes>> = calls
         .iter()
         .map(|c| {
             let call = match c {
@@ -318,7 +303,7 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
             };
             ctx.sign(request(ctx.provider, call, false))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let start = Instant::now();
     let barrier = Arc::new(tokio::sync::Barrier::new(requests.len()));
     let target = ctx.target.clone();
@@ -340,27 +325,22 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
         }
         out
     });
-    let closed = closed_code(ctx.provider);
+    let closed = ctx.provider.contract().outcomes.closed;
     let mut history_calls = Vec::new();
     let mut exchanges = Vec::new();
     for ((call, req), joined) in calls.iter().zip(&requests).zip(results) {
         let Ok((invoked, returned, result)) = joined else {
-            return Err(Halt::Setup("a race task panicked".into()));
+            return Err(Halt::Setup(SetupError::Panicked));
         };
         let seen = observe(ctx.provider, &result);
         let outcome = match &seen {
             Seen::Ok => CallResult::Ok,
-            Seen::Error { status, code: Some(c), .. }
-                if c == closed
-                    && Some(*status) == ctx.provider.contract().error(c).map(|e| e.status) =>
-            {
-                CallResult::Closed
-            }
+            seen if seen.is(closed) => CallResult::Closed,
             Seen::Transport(_) => CallResult::Unknown,
             other => {
                 return Err(Halt::Fail(ctx.failure(
-                    format!("a racing call got {}", other.code()),
-                    format!("200 or {closed}"),
+                    format!("a racing call got {}", other.describe()),
+                    format!("200 or {}", closed.code),
                     req,
                     &result,
                 )))
@@ -377,10 +357,10 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
         history_calls.push(history::Call { kind, invoked, returned, result: outcome });
     }
     let observed = match ctx.state(&t)? {
-        Some(state) => Some(match state.status.as_str() {
-            "SUCCEEDED" => Some(Stored::Succeeded(state.output.unwrap_or_default())),
-            "FAILED" => Some(Stored::Failed(state.error, state.cause)),
-            _ => None,
+        Some(state) => Some(match state.status {
+            Status::Succeeded => Some(Stored::Succeeded(state.output.unwrap_or_default())),
+            Status::Failed => Some(Stored::Failed(state.error, state.cause)),
+            Status::Pending | Status::TimedOut => None,
         }),
         None => None,
     };
@@ -411,4 +391,140 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
             }))
         }
     }
+}
+
+/// The Coral validation message for one violation.
+pub(super) fn aws_violation(member: &str, constraint: &str) -> String {
+    format!(
+        "1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}"
+    )
+}
+
+/// What a value of `member` off `bound` of `limit` gets: the member's own error when it has
+/// one (Alibaba's `EntityTooLarge` for `Output`), else the provider's validation error.
+fn limit_error(
+    provider: Provider,
+    member: &Member,
+    limit: Limit,
+    bound: Bound,
+) -> (&'static ErrorSpec, Option<String>) {
+    if let (Bound::TooLong, Some(spec)) = (bound, member.too_long) {
+        return (spec, spec.render_message(&[&limit.max.to_string()]));
+    }
+    match provider {
+        Provider::Aws => {
+            let constraint = match bound {
+                Bound::TooLong => {
+                    format!("Member must have length less than or equal to {}", limit.max)
+                }
+                Bound::TooShort => {
+                    format!("Member must have length greater than or equal to {}", limit.min)
+                }
+            };
+            (&aws::VALIDATION, Some(aws_violation(member.name, &constraint)))
+        }
+        Provider::Alibaba => {
+            (&alibaba::INVALID_ARGUMENT, alibaba::INVALID_ARGUMENT.message.map(str::to_owned))
+        }
+    }
+}
+
+/// `operation`'s member `name`'s limit, for catalogue descriptions (a name the contract lacks
+/// shows as 0 to 0; the check itself then reports a setup error).
+pub(super) fn limit(operation: &'static Operation, name: &str) -> Limit {
+    operation.member(name).map_or(Limit { min: 0, max: 0, unit: Unit::Characters }, |m| m.limit)
+}
+
+/// `operation`'s member `name`, or a setup error naming it (a catalogue mistake).
+pub(super) fn member(operation: &'static Operation, name: &str) -> Result<&'static Member, Halt> {
+    operation.member(name).ok_or_else(|| {
+        Halt::Setup(SetupError::Catalogue(format!("{} has no member {name}", operation.name)))
+    })
+}
+
+/// Lengths just inside and just outside `limit`: below the minimum (when there is one), the
+/// minimum, the maximum and one past it; a JSON output is never shorter than `""`.
+fn lengths(limit: Limit, json: bool) -> Vec<usize> {
+    let floor = if json { 2 } else { 0 };
+    let mut lengths: Vec<usize> = [limit.min.checked_sub(1), Some(limit.min), Some(limit.max)]
+        .into_iter()
+        .flatten()
+        .chain(limit.max.checked_add(1))
+        .filter(|n| *n >= floor)
+        .collect();
+    lengths.dedup();
+    lengths
+}
+
+/// `operation`'s member `name` at lengths on and around its limit (the target's, for
+/// Alibaba's flavours), in characters of mixed UTF-8 widths: inside, a success (and the output
+/// stored byte for byte where the source reads state); outside, the contract's rejection.
+pub fn member_limit(ctx: &Ctx<'_>, operation: &'static Operation, name: &str) -> CheckRun {
+    let member = member(operation, name)?;
+    let limit = ctx.limit(member);
+    let json = operation.action == Action::Succeed;
+    let lengths = lengths(limit, json);
+    let strategy = (pattern(), proptest::sample::select(lengths), any::<bool>());
+    ctx.property(strategy, |(pattern, n, escaped)| {
+        let value = match (limit.unit, json) {
+            (Unit::Utf8Bytes | Unit::WireBytes, true) => json_string_of_bytes(pattern, *n),
+            (Unit::Utf8Bytes | Unit::WireBytes, false) => fill(pattern, *n),
+            (Unit::Characters, _) => fill_chars(pattern, *n),
+        };
+        let t = ctx.live()?;
+        let error_required =
+            operation.members.iter().any(|m| m.name.eq_ignore_ascii_case("error") && m.required);
+        let call = match operation.action {
+            Action::Succeed => Call::Succeed { token: &t.token, output: &value },
+            Action::Fail if member.name.eq_ignore_ascii_case("error") => {
+                Call::Fail { token: &t.token, error: Some(&value), cause: None }
+            }
+            Action::Fail => Call::Fail {
+                token: &t.token,
+                error: error_required.then_some("E"),
+                cause: Some(&value),
+            },
+            Action::Heartbeat => Call::Heartbeat { token: &t.token },
+        };
+        let req = request(ctx.provider, call, *escaped);
+        let bound = if *n < limit.min {
+            Some(Bound::TooShort)
+        } else if *n > limit.max {
+            Some(Bound::TooLong)
+        } else {
+            None
+        };
+        if let Some(bound) = bound {
+            let (spec, message) = limit_error(ctx.provider, member, limit, bound);
+            return expect(ctx, req, Want::Error { spec, message: message.as_deref() }).map(|_| ());
+        }
+        let (req, res) = ctx.send(req)?;
+        let seen = observe(ctx.provider, &res);
+        if seen != Seen::Ok {
+            return Err(Halt::Fail(ctx.failure(
+                format!(
+                    "{} of exactly {n} {} got {}",
+                    member.name,
+                    limit.unit.label(),
+                    seen.describe()
+                ),
+                "200",
+                &req,
+                &res,
+            )));
+        }
+        if json {
+            if let Some(state) = ctx.state(&t)? {
+                if state.output.as_deref() != Some(value.as_str()) {
+                    return Err(Halt::Fail(ctx.failure(
+                        "the stored output differs from the one sent",
+                        "the output stored byte for byte",
+                        &req,
+                        &res,
+                    )));
+                }
+            }
+        }
+        Ok(())
+    })
 }

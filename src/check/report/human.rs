@@ -48,8 +48,9 @@ pub fn render(report: &Report, color: bool) -> String {
             provenance,
             result.description,
         );
-        if let Verdict::Skip { reason } = &result.verdict {
-            let _ = write!(line, " — skipped: {reason}");
+        if let Verdict::Skip { reason, setup } = &result.verdict {
+            let why = if *setup { "setup error" } else { "skipped" };
+            let _ = write!(line, " — {why}: {reason}");
         }
         out.push_str(line.trim_end());
         out.push('\n');

@@ -64,7 +64,7 @@ fn suite(report: &Report) -> TestSuite {
                     .set_description(human::detail(report, result, false));
                 status
             }
-            Verdict::Skip { reason } => {
+            Verdict::Skip { reason, .. } => {
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(reason.as_str());
                 status

@@ -1,4 +1,4 @@
-//! Report renderers: turn a conformance run's [`Report`] into text for people, JUnit XML for CI, and JSON for tools.
+//! Report renderers: a run's [`Report`] as text for people, JUnit XML for CI, JSON for tools.
 //!
 //! - [`human::render`]: the terminal report, one line per check, a detail block per failure
 //!   and warning (rule, expected, got, minimal case, the exchange, a replay command), and a

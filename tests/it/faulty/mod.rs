@@ -504,7 +504,7 @@ impl FaultyResponder {
         let out = self.out(call);
         let code = code(provider, &resp);
         let is = |c: &str| code.as_deref() == Some(c);
-        let closed = is(tasktoken::check::wire::closed_code(provider));
+        let closed = is(provider.contract().outcomes.closed.code);
         match self.defect {
             AllCompletionsOk if kind.completes() && closed => out.ok(),
             ReusedTokenInvalid if closed => out.invalid_token(),

@@ -1,21 +1,18 @@
-//! A small client for the AWS JSON-protocol calls the AWS token sources make (SQS and Step Functions), signed with SigV4 per service when credentials are given, every call bounded in time.
+//! A small client for the AWS JSON-protocol calls of the AWS token sources (SQS, Step Functions).
+//!
+//! Calls are signed with SigV4 per service through [`crate::auth::aws::sign`] when credentials
+//! are given, and every call is bounded in time.
 
 use std::time::{Duration, SystemTime};
 
-use aws_sigv4::http_request::{
-    sign as sigv4_sign, SignableBody, SignableRequest, SigningParams, SigningSettings,
-};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, HOST};
+use http::header::HOST;
 use http::Request;
 use serde_json::Value;
 
-use super::context::Credentials;
-use super::target::{Target, TransportError};
-
-/// Content type of every awsJson1_0 request (SQS's JSON protocol uses it too).
-pub const JSON_1_0: &str = "application/x-amz-json-1.0";
+use crate::auth::Credentials;
+use crate::check::target::{Target, TargetError, TransportError};
+use crate::contract::aws::CONTENT_TYPE as JSON_1_0;
 
 /// Limit for one ordinary API call (create, start, delete).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -45,7 +42,7 @@ impl Service {
     pub fn signing_name(self) -> &'static str {
         match self {
             Service::Sqs => "sqs",
-            Service::StepFunctions => "states",
+            Service::StepFunctions => crate::auth::aws::SERVICE,
         }
     }
 }
@@ -119,61 +116,17 @@ pub fn build_request(
         .body(Bytes::from(body.to_string()))
         .map_err(|e| sign_error(e.to_string()))?;
     if let Some(c) = credentials {
-        sign(&mut request, service, c, now).map_err(sign_error)?;
+        crate::auth::aws::sign(
+            &mut request,
+            &c.key.access_key_id,
+            &c.key.secret,
+            &c.region,
+            service.signing_name(),
+            now,
+        )
+        .map_err(|e| sign_error(e.reason))?;
     }
     Ok(request)
-}
-
-/// Signs `request` with SigV4 for `service` (the crate's own signer knows `states` only).
-fn sign(
-    request: &mut Request<Bytes>,
-    service: Service,
-    credentials: &Credentials,
-    now: SystemTime,
-) -> Result<(), String> {
-    let mut headers = Vec::with_capacity(request.headers().len());
-    for (name, value) in request.headers() {
-        let value = std::str::from_utf8(value.as_bytes())
-            .map_err(|_| format!("header {name} is not UTF-8"))?;
-        headers.push((name.as_str(), value));
-    }
-    let identity = aws_credential_types::Credentials::new(
-        &credentials.access_key_id,
-        &credentials.secret,
-        None,
-        None,
-        "tasktoken",
-    )
-    .into();
-    let params: SigningParams<'_> = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&credentials.region)
-        .name(service.signing_name())
-        .time(now)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let path = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        path,
-        headers.into_iter(),
-        SignableBody::Bytes(request.body()),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sigv4_sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
-    let mut add = Vec::new();
-    for (name, value) in instructions.headers() {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| "the access key id or region cannot appear in a header".to_owned())?;
-        add.push((name, value));
-    }
-    for (name, value) in add {
-        request.headers_mut().insert(name, value);
-    }
-    Ok(())
 }
 
 /// Reads an answer: the JSON object of a 200, or the error it carries.
@@ -216,7 +169,7 @@ pub fn read_answer(operation: &str, status: u16, body: &[u8]) -> Result<Value, A
 }
 
 /// The client: the target twice (ordinary calls and long polls have different limits) and the
-/// credentials.
+/// credentials (whose `Debug` redacts the secret).
 #[derive(Debug, Clone)]
 pub struct AwsApi {
     quick: Target,
@@ -226,7 +179,7 @@ pub struct AwsApi {
 
 impl AwsApi {
     /// A client for the endpoint at `base`.
-    pub fn new(base: &str, credentials: Option<Credentials>) -> Result<AwsApi, String> {
+    pub fn new(base: &str, credentials: Option<Credentials>) -> Result<AwsApi, TargetError> {
         Ok(AwsApi {
             quick: Target::new(base, CALL_TIMEOUT)?,
             poll: Target::new(base, POLL_TIMEOUT)?,
@@ -285,11 +238,7 @@ mod tests {
     use serde_json::json;
 
     fn creds() -> Credentials {
-        Credentials {
-            access_key_id: "testing".into(),
-            secret: "secret".into(),
-            region: "eu-west-1".into(),
-        }
+        Credentials::new("testing", "secret", "eu-west-1")
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! The checker's side of the wire: provider-neutral calls encoded into requests, answers read back into observations, and request signing.
+//! The checker's calls: provider-neutral calls encoded into requests, and answers read back.
+//!
+//! Signing goes through [`crate::auth`]; a request that cannot be signed is an error, never
+//! sent unsigned.
 
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::Request;
 
-use super::context::Credentials;
 use super::target::{Received, Target, TransportError};
-use crate::contract::{alibaba as ali_contract, aws as aws_contract, Provider};
+use crate::auth::{Credentials, SignError};
+use crate::contract::{alibaba as ali_contract, aws as aws_contract, ErrorSpec, Provider};
 use crate::wire::{alibaba, aws};
 
 /// A call on a token.
@@ -91,8 +94,17 @@ pub enum Seen {
 }
 
 impl Seen {
-    /// The code, `"200"` for success, or a description of what came back.
-    pub fn code(&self) -> String {
+    /// The error code, when the answer is an error with a readable one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Seen::Error { code: Some(c), .. } => Some(c),
+            _ => None,
+        }
+    }
+
+    /// What came back, in a few words, for failure messages: `200`, the code, or a
+    /// description of an unreadable answer.
+    pub fn describe(&self) -> String {
         match self {
             Seen::Ok => "200".into(),
             Seen::Error { code: Some(c), .. } => c.clone(),
@@ -101,6 +113,11 @@ impl Seen {
             }
             Seen::Transport(e) => format!("transport error ({e})"),
         }
+    }
+
+    /// Whether this is the error `spec`: its code with its catalogue status.
+    pub fn is(&self, spec: &ErrorSpec) -> bool {
+        matches!(self, Seen::Error { status, code: Some(c), .. } if c == spec.code && *status == spec.status)
     }
 
     /// The message, if any.
@@ -134,79 +151,31 @@ pub fn observe(provider: Provider, result: &Result<Received, TransportError>) ->
     }
 }
 
-/// The code a call on a closed task gets.
-pub fn closed_code(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Aws => aws_contract::TASK_TIMED_OUT.code,
-        Provider::Alibaba => ali_contract::TASK_ALREADY_COMPLETED.code,
-    }
-}
-
-/// The code a token the service never issued gets.
-pub fn invalid_token_code(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Aws => aws_contract::INVALID_TOKEN.code,
-        Provider::Alibaba => ali_contract::INVALID_ARGUMENT.code,
-    }
-}
-
-/// Signs `request` for `provider` with `credentials` at the current time.
+/// Signs `request` for `provider` with `credentials` at `now`: SigV4 for AWS (with the
+/// target's `Host`), RPC v1 with its common parameters for Alibaba.
 pub fn sign(
     provider: Provider,
     target: &Target,
     mut request: Request<Bytes>,
     credentials: &Credentials,
-) -> Request<Bytes> {
-    let now = SystemTime::now();
+    now: SystemTime,
+) -> Result<Request<Bytes>, SignError> {
+    let key = &credentials.key;
     match provider {
         Provider::Aws => {
-            if let Ok(host) = http::HeaderValue::from_str(target.authority()) {
-                request.headers_mut().insert(http::header::HOST, host);
-            }
-            let _ = crate::auth::aws::sign(
+            let host = http::HeaderValue::from_str(target.authority())
+                .map_err(|_| SignError::new("the target's authority is not a valid Host header"))?;
+            request.headers_mut().insert(http::header::HOST, host);
+            crate::auth::aws::sign(
                 &mut request,
-                &credentials.access_key_id,
-                &credentials.secret,
+                &key.access_key_id,
+                &key.secret,
                 &credentials.region,
+                crate::auth::aws::SERVICE,
                 now,
-            );
-            request
+            )?;
+            Ok(request)
         }
-        Provider::Alibaba => sign_rpc(request, credentials, now),
+        Provider::Alibaba => crate::auth::alibaba::sign_request(request, key, now),
     }
-}
-
-/// Adds the RPC v1 common parameters and `Signature` to the query.
-fn sign_rpc(request: Request<Bytes>, credentials: &Credentials, now: SystemTime) -> Request<Bytes> {
-    let Ok(params) = alibaba::parse_params(&request) else { return request };
-    let timestamp = time::OffsetDateTime::from(now)
-        .format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
-        .unwrap_or_default();
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let added = [
-        ("AccessKeyId", credentials.access_key_id.as_str()),
-        ("SignatureMethod", "HMAC-SHA1"),
-        ("SignatureVersion", "1.0"),
-        ("SignatureNonce", nonce.as_str()),
-        ("Timestamp", timestamp.as_str()),
-    ];
-    let mut all = params.0.clone();
-    all.extend(
-        added.iter().map(|(k, v)| (std::borrow::Cow::Borrowed(*k), std::borrow::Cow::Borrowed(*v))),
-    );
-    let signature =
-        crate::auth::alibaba::sign_rpc(request.method().as_str(), &all, &credentials.secret);
-    let (mut parts, body) = request.into_parts();
-    let mut query = parts.uri.query().unwrap_or("").to_owned();
-    let extra = alibaba::encode_params(
-        added.iter().copied().chain(std::iter::once(("Signature", signature.as_str()))),
-    );
-    if !query.is_empty() {
-        query.push('&');
-    }
-    query.push_str(&extra);
-    if let Ok(uri) = format!("{}?{query}", parts.uri.path()).parse() {
-        parts.uri = uri;
-    }
-    Request::from_parts(parts, body)
 }

@@ -1,0 +1,77 @@
+//! The `mock` token source: tasks made and read through the tasktoken control API on the target.
+
+use bytes::Bytes;
+use serde_json::json;
+
+use super::{Capabilities, LiveToken, SourceError, TaskRequest, TaskState, TokenSource};
+
+/// What the mock source can do: everything, and move the clock when the target's is virtual.
+pub(super) async fn capabilities(source: &TokenSource) -> Result<Capabilities, SourceError> {
+    let clock = control(source, "GET", "/_mock/clock", None).await?;
+    Ok(Capabilities {
+        read_state: true,
+        deadlines: true,
+        advance_clock: clock["mode"] == "virtual",
+        cheap: true,
+    })
+}
+
+/// `POST /_mock/tasks` with the deadlines and token length asked for.
+pub(super) async fn mint(
+    source: &TokenSource,
+    request: &TaskRequest,
+) -> Result<LiveToken, SourceError> {
+    let mut body = json!({"provider": source.provider.name()});
+    if let Some(t) = request.timeout_seconds {
+        body["timeoutSeconds"] = json!(t);
+    }
+    if let Some(h) = request.heartbeat_seconds {
+        body["heartbeatSeconds"] = json!(h);
+    }
+    if let Some(l) = request.token_length {
+        body["tokenLength"] = json!(l);
+    }
+    let v = control(source, "POST", "/_mock/tasks", Some(body)).await?;
+    match (v["taskToken"].as_str(), v["taskId"].as_str()) {
+        (Some(token), Some(id)) => {
+            Ok(LiveToken { token: token.to_owned(), task_id: Some(id.to_owned()) })
+        }
+        _ => Err(source.error(format!("unexpected answer to POST /_mock/tasks: {v}"))),
+    }
+}
+
+/// `GET /_mock/tasks/{id}`.
+pub(super) async fn state(source: &TokenSource, id: &str) -> Result<TaskState, SourceError> {
+    let v = control(source, "GET", &format!("/_mock/tasks/{id}"), None).await?;
+    serde_json::from_value(v).map_err(|e| source.error(e.to_string()))
+}
+
+/// `POST /_mock/clock` moving the clock forward.
+pub(super) async fn advance(source: &TokenSource, seconds: u64) -> Result<(), SourceError> {
+    let body = json!({"advanceSeconds": seconds});
+    control(source, "POST", "/_mock/clock", Some(body)).await.map(|_| ())
+}
+
+async fn control(
+    source: &TokenSource,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, SourceError> {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(body.map(|b| Bytes::from(b.to_string())).unwrap_or_default())
+        .map_err(|e| source.error(e.to_string()))?;
+    let response = source.target.send(request).await.map_err(|e| source.error(e.to_string()))?;
+    if !(200..300).contains(&response.status) {
+        return Err(source.error(format!(
+            "{method} {path} answered {}: {} (is the target a tasktoken mock? use --tokens aws-sqs-callback, aws-activity or command:CMD otherwise)",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        )));
+    }
+    serde_json::from_slice(&response.body)
+        .map_err(|e| source.error(format!("{method} {path}: {e}")))
+}
