@@ -565,7 +565,7 @@ fn init_logging(filter: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
     use std::fmt::Write as _;
-    use tasktoken::check::tokens::SourceError;
+    use tasktoken::check::SourceError;
 
     /// One of each variant, with made-up details.
     fn every_error() -> Vec<Error> {

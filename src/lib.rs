@@ -104,6 +104,8 @@ pub use tasks::{Clock, NewTask, Status, TaskId, TaskSpec, TaskView};
 /// the API: anything here may change in any release.
 #[doc(hidden)]
 pub mod testing {
+    #[cfg(feature = "check")]
+    pub use crate::check::internals::*;
     #[cfg(feature = "mock")]
     pub use crate::mock::{is_control_path, route};
 }

@@ -94,14 +94,6 @@ pub enum Seen {
 }
 
 impl Seen {
-    /// The error code, when the answer is an error with a readable one.
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            Seen::Error { code: Some(c), .. } => Some(c),
-            _ => None,
-        }
-    }
-
     /// What came back, in a few words, for failure messages: `200`, the code, or a
     /// description of an unreadable answer.
     pub fn describe(&self) -> String {

@@ -1,7 +1,7 @@
 //! The conformance suite: named checks run against any endpoint implementing a provider's API.
 //!
-//! Modules depend on each other in one direction: [`outcome`] ← [`target`] ← [`call`] and
-//! [`tokens`] ← [`context`] ← `checks` ← `run`; signing and [`Credentials`] live in
+//! Modules depend on each other in one direction: `outcome` ← `target` ← `call` and
+//! `tokens` ← `context` ← `checks` ← `run`; signing and [`Credentials`] live in
 //! [`crate::auth`].
 //!
 //! `tasktoken check` is [`run_blocking`] with options from the command line; a Rust project
@@ -19,21 +19,30 @@
 //! # });
 //! ```
 
-pub mod call;
+mod call;
 mod checks;
-pub mod context;
+mod context;
 pub mod history;
 pub mod model;
-pub mod outcome;
+mod outcome;
 pub mod report;
 mod run;
-pub mod strategies;
-pub mod target;
-pub mod tokens;
+pub(crate) mod strategies;
+mod target;
+mod tokens;
 
 pub use crate::auth::Credentials;
 pub use checks::{catalogue, Check};
 pub use context::{Halt, SetupError, SkipReason};
-pub use outcome::{CheckResult, Group, Profile, Report, Verdict};
+pub use outcome::{CheckResult, Exchange, Failure, Group, Profile, Report, Verdict};
 pub use run::{run, run_blocking, selected, CheckConfig, CheckError};
-pub use tokens::TokenSourceSpec;
+pub use tokens::{SourceError, TokenSourceSpec};
+
+/// What the crate's own tests reach of the checker's internals (see [`crate::testing`]).
+#[doc(hidden)]
+pub mod internals {
+    pub use super::context::clone_request;
+    pub use super::strategies::{fill, pattern};
+    pub use super::target::Target;
+    pub use super::tokens::{LiveToken, TaskRequest, TokenSource, SQS_CALLBACK_RESOURCE};
+}

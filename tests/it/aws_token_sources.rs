@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tasktoken::check::tokens::{TaskRequest, TokenSource, SQS_CALLBACK_RESOURCE};
 use tasktoken::check::{run, CheckConfig, Credentials, TokenSourceSpec, Verdict};
+use tasktoken::testing::{TaskRequest, TokenSource, SQS_CALLBACK_RESOURCE};
 use tasktoken::{Clock, ContractResponder, Mock, MockConfig, Provider, TaskSpec};
 use wiremock::{Request, Respond, ResponseTemplate};
 
@@ -303,8 +303,7 @@ fn credentials() -> Credentials {
 }
 
 async fn connect(server: &wiremock::MockServer, spec: TokenSourceSpec) -> TokenSource {
-    let target =
-        tasktoken::check::target::Target::new(&server.uri(), Duration::from_secs(10)).unwrap();
+    let target = tasktoken::testing::Target::new(&server.uri(), Duration::from_secs(10)).unwrap();
     TokenSource::connect(spec, target, Provider::Aws, Some(credentials())).await.unwrap()
 }
 
@@ -383,7 +382,7 @@ async fn sqs_callback_source_mints_live_tokens_with_their_deadlines() {
 async fn futures_join(
     source: &TokenSource,
     requests: &[TaskRequest],
-) -> Vec<tasktoken::check::tokens::LiveToken> {
+) -> Vec<tasktoken::testing::LiveToken> {
     let mut set = tokio::task::JoinSet::new();
     for (i, request) in requests.iter().enumerate() {
         let (source, request) = (source.clone(), *request);
@@ -459,8 +458,7 @@ async fn activity_source_mints_tokens_from_get_activity_task() {
 #[tokio::test]
 async fn a_failing_setup_call_is_a_source_error_naming_it() {
     let (server, fake) = fake(true).await;
-    let target =
-        tasktoken::check::target::Target::new(&server.uri(), Duration::from_secs(10)).unwrap();
+    let target = tasktoken::testing::Target::new(&server.uri(), Duration::from_secs(10)).unwrap();
     let e = TokenSource::connect(TokenSourceSpec::AwsSqsCallback, target, Provider::Aws, None)
         .await
         .unwrap_err();

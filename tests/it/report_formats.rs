@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use tasktoken::check::outcome::{CheckResult, Exchange, Failure, Group, Profile, Report, Verdict};
 use tasktoken::check::report::{human, json, junit, replay_command, Progress};
+use tasktoken::check::{CheckResult, Exchange, Failure, Group, Profile, Report, Verdict};
 use tasktoken::{Provenance, Provider};
 
 /// One run with a pass, a failure (minimal case and exchange), a warning and a skip.

@@ -5,7 +5,7 @@ use crate::common;
 use bytes::Bytes;
 use common::*;
 use proptest::prelude::*;
-use tasktoken::check::strategies::{fill, pattern};
+use tasktoken::testing::{fill, pattern};
 use tasktoken::Status;
 
 const LIMIT: usize = 262_144;

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tasktoken::check::outcome::{CheckResult, Group, Profile, Report, Verdict};
+//! use tasktoken::check::{CheckResult, Group, Profile, Report, Verdict};
 //! use tasktoken::check::report::{human, json, junit};
 //! use tasktoken::{Provenance, Provider};
 //!
@@ -69,7 +69,7 @@ pub const EMBEDDED_MOCK: &str = "embedded mock";
 ///
 /// ```
 /// # use std::time::Duration;
-/// # use tasktoken::check::outcome::{CheckResult, Group, Profile, Report, Verdict};
+/// # use tasktoken::check::{CheckResult, Group, Profile, Report, Verdict};
 /// # use tasktoken::{Provenance, Provider};
 /// # let result = CheckResult {
 /// #     id: "aws.wire.success-body".into(), group: Group::Wire, description: String::new(),

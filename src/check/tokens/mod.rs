@@ -20,11 +20,7 @@ use crate::auth::Credentials;
 use crate::contract::Provider;
 use crate::tasks::Status;
 
-pub use self::aws::{
-    AwsSourceError, AWS_MINT_TIMEOUT, CLEANUP_TIMEOUT, RECEIVE_WAIT_SECONDS, ROLE_ARN,
-    SQS_CALLBACK_RESOURCE,
-};
-pub use self::command::COMMAND_TIMEOUT;
+pub use self::aws::{CLEANUP_TIMEOUT, SQS_CALLBACK_RESOURCE};
 
 /// A token source, as `--tokens` names it.
 ///

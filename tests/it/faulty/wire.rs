@@ -173,7 +173,7 @@ pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 }
 
 pub(super) fn clone(req: &Req) -> Req {
-    tasktoken::check::context::clone_request(req)
+    tasktoken::testing::clone_request(req)
 }
 
 /// The error code in an answer, read as the provider's SDKs read it; `None` for a success.
