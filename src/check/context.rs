@@ -210,7 +210,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// Lets `seconds` pass on the target: moves its clock, or sleeps.
+    ///
+    /// Only checks of the `timeouts` group may let time pass: the runner runs those one at a
+    /// time where the clock is shared.
     pub fn wait(&self, seconds: u64) -> Result<(), Halt> {
+        debug_assert_eq!(
+            self.check_id.split('.').nth(1),
+            Some("timeouts"),
+            "{}: only timeouts checks let time pass",
+            self.check_id
+        );
         if self.can().advance_clock {
             Ok(self.runtime.block_on(self.tokens.advance(seconds))?)
         } else {

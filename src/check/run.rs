@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::checks::{catalogue, Check};
 use super::context::{Ctx, Halt};
-use super::outcome::{CheckResult, Profile, Report, Verdict};
+use super::outcome::{CheckResult, Group, Profile, Report, Verdict};
 use super::report::{Progress, EMBEDDED_MOCK};
 use super::target::{Target, TargetError};
 use super::tokens::{SourceError, TokenSource, TokenSourceSpec};
@@ -194,6 +194,11 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
     let handle = runtime.handle().clone();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<CheckResult>>> = Mutex::new(vec![None; checks.len()]);
+    // Where the source moves one clock for the whole target (the tasktoken control API),
+    // checks that let time pass run one at a time: another one's advance would expire this
+    // one's deadlines early.
+    let shared_clock = tokens.capabilities().advance_clock;
+    let clock = Mutex::new(());
     std::thread::scope(|scope| {
         for _ in 0..config.concurrency.clamp(1, 16) {
             scope.spawn(|| loop {
@@ -212,6 +217,8 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
                     config.check_timeout,
                 );
                 ctx.alibaba_flavour = config.alibaba_flavour;
+                let _clock = (shared_clock && check.group == Group::Timeouts)
+                    .then(|| clock.lock().unwrap_or_else(|e| e.into_inner()));
                 let began = Instant::now();
                 let outcome = (check.run)(&ctx);
                 let (verdict, cases) = match outcome {

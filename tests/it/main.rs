@@ -25,6 +25,7 @@ mod http_server;
 mod races;
 mod real_sdk;
 mod report_formats;
+mod shared_clock;
 mod signatures;
 mod state_machine;
 mod strict_auth;
