@@ -23,6 +23,7 @@ mod faulty_targets;
 mod hostile_targets;
 mod http_server;
 mod races;
+#[cfg(feature = "sdk-tests")] // the official AWS SDK: `cargo test --features sdk-tests`
 mod real_sdk;
 mod report_formats;
 mod shared_clock;
