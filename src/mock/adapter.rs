@@ -107,9 +107,11 @@ pub(crate) trait Adapter: Send + Sync + fmt::Debug {
 /// assert_eq!(tasktoken::mock::route(aws.uri(), aws.headers()), tasktoken::Provider::Aws);
 /// ```
 pub fn route(uri: &Uri, headers: &HeaderMap) -> Provider {
-    let head = Head { uri, headers };
-    PROVIDERS
-        .iter()
-        .find(|r| (r.claims)(&head))
-        .map_or(PROVIDERS[PROVIDERS.len() - 1].provider, |r| r.provider)
+    PROVIDERS[registered(&Head { uri, headers })].provider
+}
+
+/// The index in the registry of the provider that answers a request with this head: the
+/// first that claims it, else the last.
+pub(crate) fn registered(head: &Head<'_>) -> usize {
+    PROVIDERS.iter().position(|r| (r.claims)(head)).unwrap_or(PROVIDERS.len() - 1)
 }

@@ -39,7 +39,7 @@ use crate::tasks::{
     Clock, NewTask, NotVirtual, Stats, Store, StoreError, TaskId, TaskSpec, TaskView, TokenCodec,
     TokenLengthError,
 };
-use adapter::{Adapter, Handled, Head, Registration, Services};
+use adapter::{Adapter, Handled, Head, Services};
 use providers::PROVIDERS;
 
 /// The mock engine: task store, journal, and the request handler. Cheap to clone (shared).
@@ -71,8 +71,8 @@ struct Inner {
     store: Store,
     journal: Journal,
     faults: Faults,
-    /// One adapter per registered provider, in routing order, each with its registration.
-    adapters: Vec<(&'static Registration, Box<dyn Adapter>)>,
+    /// One adapter per registered provider, in the registry's order.
+    adapters: Vec<Box<dyn Adapter>>,
     limits: Limits,
 }
 
@@ -95,7 +95,7 @@ impl Mock {
             Some(key) => TokenCodec::with_key(key),
             None => TokenCodec::random(),
         };
-        let adapters = PROVIDERS.iter().map(|r| (r, (r.build)(&config))).collect();
+        let adapters = PROVIDERS.iter().map(|r| (r.build)(&config)).collect();
         Ok(Mock {
             inner: Arc::new(Inner {
                 store: Store::with_options(
@@ -129,11 +129,7 @@ impl Mock {
         if control::is_control_path(head.uri.path()) {
             return Route::Control;
         }
-        let adapters = &self.inner.adapters;
-        let (_, adapter) = adapters
-            .iter()
-            .find(|(registration, _)| (registration.claims)(head))
-            .unwrap_or(&adapters[adapters.len() - 1]);
+        let adapter = &self.inner.adapters[adapter::registered(head)];
         Route::Provider(adapter.as_ref())
     }
 
