@@ -41,7 +41,8 @@ impl Group {
     }
 }
 
-/// `strict`: a broken inferred rule is a failure; `relaxed`: it is a warning.
+/// `strict`: a broken inferred rule is a failure; `relaxed`: it is a warning. Under both, a
+/// target that differs from one of the mock's own decisions gets [`Verdict::Info`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
@@ -50,6 +51,28 @@ pub enum Profile {
     Strict,
     /// Inferred rules are advisory.
     Relaxed,
+}
+
+impl Profile {
+    /// What breaking a rule of `provenance` makes of `failure` under this profile: a failure,
+    /// a warning (inferred, relaxed), or information (the mock's decision, any profile).
+    ///
+    /// ```
+    /// use tasktoken::check::{Failure, Profile, Verdict};
+    /// use tasktoken::Provenance;
+    /// let f = Failure { message: "m".into(), expected: "e".into(), minimal_case: None,
+    ///     exchange: None, transport_error: false };
+    /// assert_eq!(Profile::Strict.verdict(Provenance::Inferred, f.clone()).label(), "fail");
+    /// assert_eq!(Profile::Relaxed.verdict(Provenance::Inferred, f.clone()).label(), "warn");
+    /// assert_eq!(Profile::Strict.verdict(Provenance::Decision, f).label(), "info");
+    /// ```
+    pub fn verdict(self, provenance: Provenance, failure: Failure) -> Verdict {
+        match (provenance, self) {
+            (Provenance::Decision, _) => Verdict::Info(failure),
+            (Provenance::Inferred, Profile::Relaxed) => Verdict::Warn(failure),
+            _ => Verdict::Fail(failure),
+        }
+    }
 }
 
 /// One HTTP exchange, rendered for people: the request as sent and the response as received
@@ -90,6 +113,9 @@ pub enum Verdict {
     Fail(Failure),
     /// The target broke an inferred rule under the relaxed profile.
     Warn(Failure),
+    /// The target chose otherwise where the mock made its own decision (a `decision` rule):
+    /// information, never a failure, shown with the rule so a reader sees where the mock chose.
+    Info(Failure),
     /// Not run: the token source or the target cannot support it (the reason says which), or,
     /// with `setup`, the token source or the harness failed (the run is incomplete: exit 2).
     Skip {
@@ -102,12 +128,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// `pass`, `fail`, `warn` or `skip`.
+    /// `pass`, `fail`, `warn`, `info` or `skip`.
     pub fn label(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail(_) => "fail",
             Verdict::Warn(_) => "warn",
+            Verdict::Info(_) => "info",
             Verdict::Skip { .. } => "skip",
         }
     }
@@ -179,10 +206,19 @@ impl Report {
             .collect()
     }
 
-    /// How many results have each verdict: (pass, fail, warn, skip).
+    /// How many results have each verdict: (pass, fail, warn, skip); [`Report::infos`] counts
+    /// the fifth, `info`.
     pub fn counts(&self) -> (usize, usize, usize, usize) {
-        let n = |label: &str| self.results.iter().filter(|r| r.verdict.label() == label).count();
-        (n("pass"), n("fail"), n("warn"), n("skip"))
+        (self.count("pass"), self.count("fail"), self.count("warn"), self.count("skip"))
+    }
+
+    /// How many results are information: the target differs from one of the mock's decisions.
+    pub fn infos(&self) -> usize {
+        self.count("info")
+    }
+
+    fn count(&self, label: &str) -> usize {
+        self.results.iter().filter(|r| r.verdict.label() == label).count()
     }
 }
 

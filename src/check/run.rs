@@ -15,7 +15,7 @@ use super::target::{Target, TargetError};
 use super::tokens::{SourceError, TokenSource, TokenSourceSpec};
 use crate::auth::{Credentials, SignError};
 use crate::contract::alibaba::Flavour;
-use crate::contract::{Provenance, Provider};
+use crate::contract::Provider;
 use crate::mock::{Mock, MockConfig, MockServer};
 
 /// What to check and how.
@@ -223,11 +223,7 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
                 let outcome = (check.run)(&ctx);
                 let (verdict, cases) = match outcome {
                     Ok(cases) => (Verdict::Pass, cases),
-                    Err(Halt::Fail(f)) => {
-                        let advisory = check.rule.provenance == Provenance::Inferred
-                            && config.profile == Profile::Relaxed;
-                        (if advisory { Verdict::Warn(f) } else { Verdict::Fail(f) }, 0)
-                    }
+                    Err(Halt::Fail(f)) => (config.profile.verdict(check.rule.provenance, f), 0),
                     Err(Halt::Skip(reason)) => {
                         (Verdict::Skip { reason: reason.to_string(), setup: false }, 0)
                     }

@@ -1,14 +1,14 @@
 //! The Alibaba Cloud CloudFlow / Serverless Workflow task-token contract (`fnf` 2019-03-15: ReportTaskSucceeded, ReportTaskFailed) as tables.
 //!
-//! Transcribed from `shared/contract/alibaba.md`; section numbers in sources refer to the
-//! research notes `shared/research/alibaba-reporttasksucceeded.md`.
+//! Transcribed from the project's contract notes; every rule's source cites the facts it rests
+//! on in `docs/sources.md` (or a file in this repository), and a test resolves each citation.
 
 use super::{
     Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Outcomes, Provenance,
     Provider, Rule, Traits, Unit,
 };
 
-use Provenance::{Documented, Inferred, Observed};
+use Provenance::{Decision, Documented, Inferred, Observed};
 
 /// The only API version.
 pub const API_VERSION: &str = "2019-03-15";
@@ -71,36 +71,36 @@ impl Flavour {
 
 rule!(R_PROTOCOL, "alibaba.wire.rpc", Observed,
     "RPC style: `POST /` (or `GET /`), any Host; the operation is the `Action` parameter; parameters come from the query and a form-urlencoded body merged into one map (`+` is a space in the body).",
-    "captures/alibaba-*.txt; Tea, core and Node SDK captures (§2, §3)");
+    "fixtures/captures/alibaba-ReportTaskSucceeded.txt; Tea, core and Node SDK captures (docs/sources.md#alibaba-sdk-captures)");
 rule!(R_COMMON_PARAMS, "alibaba.wire.common-params", Observed,
     "Common parameters `Action`, `Version`, `Format` (`json` or `JSON`), `AccessKeyId`, `SignatureMethod`, `SignatureVersion`, `SignatureNonce`, `Timestamp`, `Signature` are accepted, and `RegionId`, `SecurityToken`, an empty `SignatureType` and an old `RequestId`; answers are always JSON.",
-    "three SDKs' captures (§3); old docs: XML not supported (§5)");
+    "three SDKs' captures (docs/sources.md#alibaba-sdk-captures); old docs: XML not supported (docs/sources.md#alibaba-success-response)");
 rule!(R_SUCCESS, "alibaba.wire.success", Documented,
     "Success is HTTP 200 `{\"EventId\": <int64>, \"RequestId\": \"<id>\"}`, never with a `Code` member; request ids are lowercase 8-4-4-4-12 hex.",
-    "API reference sample; real request ids (§5); pop-core treats any `Code` as an error (§6)");
+    "API reference sample; real request ids (docs/sources.md#alibaba-success-response); pop-core treats any `Code` as an error (docs/sources.md#alibaba-error-response)");
 rule!(
     R_EVENT_ID,
     "alibaba.wire.event-id",
     Inferred,
     "`EventId` is the id of the history event the report wrote, increasing within an execution.",
-    "doc: \"The ID of the event.\"; GetExecutionHistory model (§9)"
+    "doc: \"The ID of the event.\"; GetExecutionHistory model (docs/sources.md#alibaba-event-id)"
 );
 rule!(R_ERROR_ENVELOPE, "alibaba.wire.error-envelope", Observed,
     "Errors are always JSON `{\"RequestId\",\"HostId\",\"Code\",\"Message\",\"Recommend\"}` with the catalogue's HTTP status; `HostId` is the Host header and `Recommend` `https://api.aliyun.com/troubleshoot?q=<Code>&product=fnf&requestId=<id>` (values inferred).",
-    "SDK error parsing observed; a non-JSON error body breaks the Tea and core SDKs (§6)");
+    "SDK error parsing observed; a non-JSON error body breaks the Tea and core SDKs (docs/sources.md#alibaba-error-response)");
 rule!(
     R_BODY_SIZE,
     "alibaba.limit.request",
     Documented,
     "A request over 1048576 bytes is `EntityTooLarge` with `(1048576 bytes)` in the message.",
-    "limits page: maximum request size 1,024 KiB (§9)"
+    "limits page: maximum request size 1,024 KiB (docs/sources.md#alibaba-limits)"
 );
-rule!(R_PARAM_SYNTAX, "alibaba.wire.param-syntax", Inferred,
+rule!(R_PARAM_SYNTAX, "alibaba.wire.param-syntax", Decision,
     "Bad percent-encoding, parameters that do not decode to UTF-8, and a parameter given twice are `InvalidArgument`.",
-    "our decision: the gateway's behaviour is not recorded");
+    "our decision: the gateway's behaviour is not recorded (docs/sources.md#alibaba-uncertain)");
 rule!(R_MEDIA_TYPE, "alibaba.wire.media-type", Inferred,
     "A non-empty body whose content type is neither form-urlencoded nor JSON is `UnsupportedMediaType` (415).",
-    "catalogue entry; trigger inferred (§10)");
+    "catalogue entry (docs/sources.md#alibaba-error-catalogue); trigger inferred (docs/sources.md#alibaba-uncertain)");
 
 // ---- limits -----------------------------------------------------------------------------
 
@@ -109,17 +109,17 @@ rule!(
     "alibaba.limit.task-token",
     Documented,
     "`TaskToken` is required; the API reference gives no length limit.",
-    "API reference; aliyun-openapi-meta (§2)"
+    "API reference; aliyun-openapi-meta (docs/sources.md#alibaba-endpoint-and-transport)"
 );
 rule!(R_OUTPUT_LIMIT, "alibaba.limit.output", Documented,
     "`Output` is required and at most 65536 UTF-8 bytes on CloudFlow (32768 on Serverless Workflow); over it is `EntityTooLarge` (applying the event-data limit to `Output` is inferred).",
-    "limits page: maximum event data size 32 KiB / 64 KiB (§9)");
+    "limits page: maximum event data size 32 KiB / 64 KiB (docs/sources.md#alibaba-limits)");
 rule!(R_ERROR_LIMIT, "alibaba.limit.error", Documented,
     "`Error` (ReportTaskFailed) is required and 1 to 128 characters; out of range is `InvalidArgument`.",
-    "SDK docstrings and meta (§8)");
+    "SDK docstrings and meta (docs/sources.md#alibaba-operations)");
 rule!(R_CAUSE_LIMIT, "alibaba.limit.cause", Documented,
     "`Cause` (ReportTaskFailed) is optional and 1 to 4096 characters; out of range is `InvalidArgument`.",
-    "SDK docstrings and meta (§8)");
+    "SDK docstrings and meta (docs/sources.md#alibaba-operations)");
 
 // ---- errors -----------------------------------------------------------------------------
 
@@ -128,64 +128,73 @@ rule!(
     "alibaba.error.action-not-supported",
     Inferred,
     "An unknown `Action` is `ActionNotSupported` with the action in the message.",
-    "catalogue (§7); trigger inferred"
+    "catalogue (docs/sources.md#alibaba-error-catalogue); trigger inferred"
 );
 rule!(R_VERSION, "alibaba.error.api-version", Inferred,
     "A `Version` other than `2019-03-15` is `APIVersionNotSupported` with the version in the message.",
-    "catalogue (§7); trigger inferred");
+    "catalogue (docs/sources.md#alibaba-error-catalogue); trigger inferred");
 rule!(R_MISSING_PARAMS, "alibaba.error.missing-params", Inferred,
     "A missing `Action`, `Version`, `TaskToken`, `Output` or `Error` is `MissingRequiredParams` naming it.",
-    "catalogue (§7); trigger inferred (§10)");
+    "catalogue (docs/sources.md#alibaba-error-catalogue); trigger inferred (docs/sources.md#alibaba-uncertain)");
 rule!(R_MISSING_HEADER, "alibaba.error.missing-header", Documented,
     "`MissingRequiredHeader` is in the catalogue but not reachable by RPC clients; only through fault injection.",
-    "catalogue (§7)");
+    "catalogue (docs/sources.md#alibaba-error-catalogue)");
 rule!(R_INVALID_ARGUMENT, "alibaba.error.invalid-argument", Inferred,
     "A token the service never issued, an `Output` that is not valid JSON, and `Error`/`Cause` out of range are `InvalidArgument`, `Parameter error.`",
-    "catalogue (§7); triggers inferred (§10)");
+    "catalogue (docs/sources.md#alibaba-error-catalogue); triggers inferred (docs/sources.md#alibaba-uncertain)");
 rule!(R_ALREADY_COMPLETED, "alibaba.error.task-already-completed", Inferred,
     "Any report on a closed task (succeeded, failed, or timed out) is `TaskAlreadyCompleted`, `Task <token as sent> has already completed.`",
-    "catalogue (§7); `%s` and the timed-out case inferred (§9)");
+    "catalogue (docs/sources.md#alibaba-error-catalogue); `%s` and the timed-out case inferred (docs/sources.md#alibaba-duplicate-reports)");
 rule!(R_ENTITY_TOO_LARGE, "alibaba.error.entity-too-large", Inferred,
     "`EntityTooLarge`, `The payload size exceeds maximum allowed size (<limit> bytes).`, for the request and for `Output`.",
-    "catalogue (§7); triggers inferred");
+    "catalogue (docs/sources.md#alibaba-error-catalogue); triggers inferred (docs/sources.md#alibaba-uncertain)");
 rule!(
     R_AUTH_KEY,
     "alibaba.auth.access-key",
     Documented,
     "With strict authentication, an unknown `AccessKeyId` is `InvalidAccessKeyID` (403) naming it.",
-    "catalogue (§7)"
+    "catalogue (docs/sources.md#alibaba-error-catalogue)"
 );
 rule!(R_AUTH_SKEW, "alibaba.auth.time-skew", Inferred,
     "With strict authentication, a `Timestamp` more than 15 minutes from the server clock is `RequestTimeTooSkewed` (403).",
-    "catalogue (§7); the 15-minute threshold is inferred (§10)");
+    "catalogue (docs/sources.md#alibaba-error-catalogue); the 15-minute threshold is inferred (docs/sources.md#alibaba-uncertain)");
 rule!(R_AUTH_SIGNATURE, "alibaba.auth.signature", Observed,
     "With strict authentication, a wrong RPC v1 (HMAC-SHA1 over query and form parameters) or ACS3 signature is `SignatureNotMatch` (403); a check accepts `Check your key and signing method.` as well.",
-    "captures verify with their credentials (§4); message from the catalogue (§7)");
+    "captures verify with their credentials (docs/sources.md#alibaba-signature); message from the catalogue (docs/sources.md#alibaba-error-catalogue)");
 rule!(R_FAULT_ONLY, "alibaba.error.fault-injection-only", Documented,
     "`AccessDenied`, `TaskInvalidState` and `InternalServerError` are in the catalogue; the mock returns them only through fault injection.",
-    "catalogue (§7); meaning of TaskInvalidState unknown (§9)");
+    "catalogue (docs/sources.md#alibaba-error-catalogue); meaning of TaskInvalidState unknown (docs/sources.md#alibaba-duplicate-reports)");
 rule!(R_THROTTLED, "alibaba.error.throttled", Documented,
     "In throttling mode, requests beyond the quota (bucket of 10, refilled at 2 per second) are `ResourceThrottled` (429).",
-    "limits page, \"Other operations\" quota (§9)");
+    "limits page, \"Other operations\" quota (docs/sources.md#alibaba-limits)");
 
 // ---- order and semantics ----------------------------------------------------------------
 
-rule!(R_ORDER, "alibaba.order", Inferred,
+rule!(R_ORDER, "alibaba.order", Decision,
     "Checks apply in this order: request size, parameter syntax and media type, `Action` then `Version`, authentication, required parameters and ranges, token, task state, `Output` JSON.",
-    "our decision, mirroring the AWS order");
-rule!(R_FIRST_WINS, "alibaba.task.first-report-wins", Documented,
-    "The first report wins; every later ReportTaskSucceeded or ReportTaskFailed on the token gets `TaskAlreadyCompleted`; N concurrent reports give exactly one 200.",
-    "catalogue entry TaskAlreadyCompleted (§7, §9)");
+    "our decision, mirroring the AWS order; no source orders the checks (docs/sources.md#alibaba-uncertain)");
+rule!(R_FIRST_WINS, "alibaba.task.first-report-wins", Inferred,
+    "The first report wins; every later ReportTaskSucceeded or ReportTaskFailed on the token gets `TaskAlreadyCompleted`.",
+    "catalogue entry TaskAlreadyCompleted; no source says when it is returned (docs/sources.md#alibaba-duplicate-reports)");
+rule!(R_ONE_WINNER, "alibaba.task.one-winner", Inferred,
+    "N concurrent reports on one token give exactly one 200, every other report `TaskAlreadyCompleted`; the stored result is the winner's.",
+    "inferred from the single-use rule; no race was ever recorded (docs/sources.md#concurrent-completions)");
+rule!(R_TOKEN_IDENTITY, "alibaba.task.token-identity", Inferred,
+    "A task is found by its whole token, compared exactly: a live token changed in one character (a case flip included), cut short or extended is a token the service never issued, `InvalidArgument`, and the task is untouched.",
+    "a token never issued is InvalidArgument, inferred (docs/sources.md#alibaba-uncertain); tokens are base64 with a MAC (docs/sources.md#alibaba-task-token); altered live tokens were never recorded (docs/sources.md#token-identity)");
+rule!(R_RESULT_AS_SENT, "alibaba.task.result-as-sent", Inferred,
+    "The task keeps the winner's `Output`, `Error` and `Cause` exactly as decoded from the request, byte for byte: no reformatting, no escape or number normalisation, no key reordering or merging, no whitespace or line-end changes.",
+    "nothing recorded either way (docs/sources.md#stored-results)");
 rule!(
     R_NO_HEARTBEAT,
     "alibaba.task.no-heartbeat",
     Documented,
     "There is no heartbeat operation: none among the API's 29 actions.",
-    "aliyun/alibabacloud-sdk api-info.json (§8)"
+    "aliyun/alibabacloud-sdk api-info.json (docs/sources.md#alibaba-operations)"
 );
 rule!(R_TOKEN_SHAPE, "alibaba.task.token-shape", Observed,
     "Tokens are standard base64 of `v1#<flow>#<execution>#<event id>#<base64 MAC>`, about 128 characters.",
-    "two real samples (§9)");
+    "two real samples (docs/sources.md#alibaba-task-token)");
 
 const TOKEN_LIMIT: Limit = Limit { min: 0, max: usize::MAX, unit: Unit::Characters };
 
@@ -377,8 +386,11 @@ pub static CONTRACT: Contract = Contract {
         &R_ERROR_ENVELOPE,
         &R_PARAM_SYNTAX,
         &R_FIRST_WINS,
+        &R_ONE_WINNER,
         &R_NO_HEARTBEAT,
         &R_TOKEN_SHAPE,
+        &R_TOKEN_IDENTITY,
+        &R_RESULT_AS_SENT,
     ],
     outcomes: Outcomes {
         invalid_token: &INVALID_ARGUMENT,

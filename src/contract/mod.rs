@@ -37,8 +37,14 @@ pub enum Provenance {
     Observed,
     /// The API reference or the service model says so; nobody recorded it.
     Documented,
-    /// Our decision where the sources are silent. Advisory under the `relaxed` profile.
+    /// Concluded about the service from evidence that does not show it directly (the same
+    /// framework on another service, a catalogue entry without its trigger, a consequence of an
+    /// observed or documented rule). Binding under `strict`, advisory under `relaxed`.
     Inferred,
+    /// The mock's own choice where the sources say nothing about the service. A target that
+    /// chooses otherwise is not wrong: never a failure under any profile, reported as
+    /// information with the rule.
+    Decision,
 }
 
 impl Provenance {
@@ -48,6 +54,7 @@ impl Provenance {
             Provenance::Observed => "observed",
             Provenance::Documented => "documented",
             Provenance::Inferred => "inferred",
+            Provenance::Decision => "decision",
         }
     }
 }
@@ -65,7 +72,7 @@ pub struct Rule {
     pub id: &'static str,
     /// One sentence: what the rule says.
     pub summary: &'static str,
-    /// Observed, documented or inferred.
+    /// Observed, documented, inferred or the mock's decision.
     pub provenance: Provenance,
     /// Where it comes from (a section of the research notes, a page, a test).
     pub source: &'static str,

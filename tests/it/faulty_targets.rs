@@ -3,7 +3,8 @@
 //! The table below maps each [`Defect`] to the checks that must catch it. One test per
 //! defect runs those checks alone, then the provider's whole suite, and asserts that every
 //! named check fails, carrying the exchange that shows it (and, for property checks, the
-//! shrunk minimal case). `every_check_is_caught_by_some_defect` proves the table covers the
+//! shrunk minimal case); a check of one of the mock's own decisions must report the defect as
+//! information instead. `every_check_is_caught_by_some_defect` proves the table covers the
 //! catalogue, so a new check without a faulty target fails the build.
 
 use crate::faulty;
@@ -13,7 +14,7 @@ use std::time::Instant;
 
 use faulty::{Defect, FaultyResponder};
 use tasktoken::check::{catalogue, run, CheckConfig, CheckResult, Profile, Report, Verdict};
-use tasktoken::{Mock, MockConfig, Provider};
+use tasktoken::{Mock, MockConfig, Provenance, Provider};
 use wiremock::Respond;
 
 /// Cases per property: enough for every defect below to show, small enough to run in seconds.
@@ -31,6 +32,10 @@ const PROPERTY_CHECKS: &[&str] = &[
     "aws.state.sequences",
     "aws.races.one-winner",
     "aws.robustness.random-bodies",
+    "aws.validation.altered-token-positions",
+    "aws.state.result-byte-exact",
+    "alibaba.validation.altered-token-positions",
+    "alibaba.state.result-byte-exact",
     "alibaba.validation.output-bytes",
     "alibaba.validation.error-length",
     "alibaba.validation.cause-length",
@@ -185,6 +190,26 @@ defects! {
     alibaba_uuid_tokens: Alibaba, UuidTokens => ["alibaba.wire.token-shape"];
     alibaba_json_body_refused: Alibaba, JsonBodyRefused => ["alibaba.wire.json-body"];
     alibaba_plus_kept_in_form: Alibaba, PlusKeptInForm => ["alibaba.wire.parameter-placement"];
+
+    // ---- token identity and stored results ----
+    aws_prefix_index_255: Aws, PrefixIndex255 =>
+        ["aws.validation.altered-tokens", "aws.validation.altered-token-positions"];
+    aws_prefix_index_64: Aws, PrefixIndex64 =>
+        ["aws.validation.altered-tokens", "aws.validation.altered-token-positions"];
+    aws_case_folding_index: Aws, CaseFoldingIndex =>
+        ["aws.validation.altered-tokens", "aws.validation.altered-token-positions"];
+    alibaba_prefix_index_255: Alibaba, PrefixIndex255 => ["alibaba.validation.altered-tokens"];
+    alibaba_prefix_index_64: Alibaba, PrefixIndex64 =>
+        ["alibaba.validation.altered-tokens", "alibaba.validation.altered-token-positions"];
+    alibaba_case_folding_index: Alibaba, CaseFoldingIndex =>
+        ["alibaba.validation.altered-tokens", "alibaba.validation.altered-token-positions"];
+    aws_json_round_trip_store: Aws, JsonRoundTripStore => ["aws.state.result-byte-exact"];
+    alibaba_json_round_trip_store: Alibaba, JsonRoundTripStore => ["alibaba.state.result-byte-exact"];
+    aws_escape_normalising_store: Aws, EscapeNormalisingStore => ["aws.state.result-byte-exact"];
+    alibaba_escape_normalising_store: Alibaba, EscapeNormalisingStore =>
+        ["alibaba.state.result-byte-exact"];
+    aws_trimmed_text_store: Aws, TrimmedTextStore => ["aws.state.result-byte-exact"];
+    alibaba_trimmed_text_store: Alibaba, TrimmedTextStore => ["alibaba.state.result-byte-exact"];
 }
 
 /// Serves `responder` on a fresh wiremock server.
@@ -209,11 +234,12 @@ fn result<'a>(report: &'a Report, id: &str) -> &'a CheckResult {
     report.results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no result for {id}"))
 }
 
+/// The checks that caught something: failures, and information on the mock's decisions.
 fn failed(report: &Report) -> Vec<&str> {
     report
         .results
         .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Fail(_)))
+        .filter(|r| matches!(r.verdict, Verdict::Fail(_) | Verdict::Info(_)))
         .map(|r| r.id.as_str())
         .collect()
 }
@@ -227,8 +253,11 @@ async fn assert_caught(provider: Provider, defect: Defect, checks: &[&str]) {
     assert_eq!(named.results.len(), checks.len(), "{defect:?}: one result per named check");
     for id in checks {
         let r = result(&named, id);
-        let Verdict::Fail(failure) = &r.verdict else {
-            panic!("{defect:?} should fail {id}, got {:?}", r.verdict);
+        // A check of one of the mock's decisions reports the difference as information.
+        let failure = match (&r.verdict, r.provenance) {
+            (Verdict::Info(f), Provenance::Decision) => f,
+            (Verdict::Fail(f), p) if p != Provenance::Decision => f,
+            _ => panic!("{defect:?} should fail {id}, got {:?}", r.verdict),
         };
         let exchange = failure
             .exchange
@@ -306,5 +335,6 @@ async fn the_reference_mock_on_wiremock_passes_every_check() {
         assert!(not_passed.is_empty(), "{provider}: {not_passed:#?}");
         assert!(report.conformant());
         assert_eq!(report.counts(), (catalogue(provider).len(), 0, 0, 0));
+        assert_eq!(report.infos(), 0);
     }
 }

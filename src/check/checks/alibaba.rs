@@ -6,6 +6,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::shared;
+use super::{identity, stored};
 use super::{expect, expect_ok, expect_unsigned, Check, Want};
 use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
@@ -42,6 +43,11 @@ pub(super) fn checks() -> Vec<Check> {
             "a missing TaskToken, Output or Error is MissingRequiredParams naming it"),
         check!("alibaba.validation.invalid-token", Validation, c::R_INVALID_ARGUMENT, shared::invalid_token,
             "a token the service never issued is InvalidArgument"),
+        check!("alibaba.validation.altered-tokens", Validation, c::R_TOKEN_IDENTITY, identity::altered_tokens,
+            format!("a live token (asked for as long as the source can make it) changed at first, middle, last and {}: one character, its case, cut there, or extended, is InvalidArgument and leaves the task untouched",
+                shared::cuts())),
+        check!("alibaba.validation.altered-token-positions", Validation, c::R_TOKEN_IDENTITY, identity::altered_token_positions,
+            "a live token changed at a random position (a replacement or a case flip) is InvalidArgument; shrinks to the position"),
         check!("alibaba.validation.output-bytes", Validation, c::R_OUTPUT_LIMIT,
             |ctx| shared::member_limit(ctx, &REPORT_TASK_SUCCEEDED, "Output"),
             format!("Output is at most {} UTF-8 bytes (CloudFlow; {} on Serverless Workflow); one more is EntityTooLarge",
@@ -68,13 +74,15 @@ pub(super) fn checks() -> Vec<Check> {
             "ReportTaskSucceeded after a failure is TaskAlreadyCompleted"),
         check!("alibaba.state.already-completed-message", State, c::R_ALREADY_COMPLETED, shared::closed_message_names_token,
             "TaskAlreadyCompleted's message is Task <token> has already completed."),
-        check!("alibaba.state.result-stored", State, c::R_FIRST_WINS, shared::result_stored,
+        check!("alibaba.state.result-stored", State, c::R_RESULT_AS_SENT, shared::result_stored,
             "the task stores the winner's Output, Error and Cause byte for byte"),
+        check!("alibaba.state.result-byte-exact", State, c::R_RESULT_AS_SENT, stored::result_byte_exact,
+            "Outputs with whitespace, escapes, number forms, repeated keys and deep nesting, and Errors and Causes with spaces, tabs and CR LF, are stored byte for byte"),
         check!("alibaba.state.sequences", State, c::R_FIRST_WINS, shared::sequences,
             "random sequences of reports on several tokens answer as the model says"),
         check!("alibaba.timeouts.task-timeout", Timeouts, c::R_ALREADY_COMPLETED, shared::task_timeout,
             "a report on a timed-out task is TaskAlreadyCompleted"),
-        check!("alibaba.races.one-winner", Races, c::R_FIRST_WINS, shared::races,
+        check!("alibaba.races.one-winner", Races, c::R_ONE_WINNER, shared::races,
             "up to 64 concurrent reports on one token: one winner, a linearizable history"),
         check!("alibaba.robustness.random-parameters", Robustness, c::R_ERROR_ENVELOPE, random_parameters,
             "random parameter bytes get a 4xx JSON error, never a 5xx, XML, or a hang"),

@@ -5,7 +5,8 @@
 use bytes::Bytes;
 use proptest::prelude::*;
 
-use super::shared::{self, aws_violation};
+use super::shared::{self, aws_violation, cuts};
+use super::{identity, stored};
 use super::{expect, expect_ok, Check, Want};
 use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
@@ -57,6 +58,11 @@ pub(super) fn checks() -> Vec<Check> {
             "several violations are counted and joined with '; ' in model order"),
         check!("aws.validation.token-before-output", Validation, c::R_ORDER_TOKEN_FIRST, token_before_output,
             "a garbage token with a non-JSON output is InvalidToken"),
+        check!("aws.validation.altered-tokens", Validation, c::R_TOKEN_IDENTITY, identity::altered_tokens,
+            format!("a live token (asked for at {} characters) changed at first, middle, last and {}: one character, its case, cut there, or extended, is InvalidToken and leaves the task untouched",
+                identity::TOKEN_LENGTH, cuts())),
+        check!("aws.validation.altered-token-positions", Validation, c::R_TOKEN_IDENTITY, identity::altered_token_positions,
+            "a live token changed at a random position (a replacement or a case flip) is InvalidToken; shrinks to the position"),
         check!("aws.validation.invalid-output", Validation, c::R_INVALID_OUTPUT, shared::invalid_output,
             "a non-JSON output on a live token is InvalidOutput and leaves the task open"),
         check!("aws.validation.json-scalars", Validation, c::R_INVALID_OUTPUT, shared::json_scalars,
@@ -71,8 +77,10 @@ pub(super) fn checks() -> Vec<Check> {
             "SendTaskHeartbeat after a completion is TaskTimedOut"),
         check!("aws.state.failure-without-error", State, c::R_FAILURE_EMPTY, failure_without_error,
             "SendTaskFailure with neither error nor cause is accepted"),
-        check!("aws.state.result-stored", State, c::R_ONE_WINNER, shared::result_stored,
+        check!("aws.state.result-stored", State, c::R_RESULT_AS_SENT, shared::result_stored,
             "the task stores the winner's output, error and cause byte for byte"),
+        check!("aws.state.result-byte-exact", State, c::R_RESULT_AS_SENT, stored::result_byte_exact,
+            "outputs with whitespace, escapes, number forms, repeated keys and deep nesting, and errors and causes with spaces, tabs and CR LF, are stored byte for byte"),
         check!("aws.state.sequences", State, c::R_FIRST_WINS, shared::sequences,
             "random sequences of success, failure and heartbeat on several tokens answer as the model says"),
         check!("aws.timeouts.task-timeout", Timeouts, c::R_TIMEOUT, shared::task_timeout,

@@ -12,7 +12,9 @@ macro_rules! check {
 
 mod alibaba;
 mod aws;
+mod identity;
 mod shared;
+mod stored;
 
 use bytes::Bytes;
 use http::Request;

@@ -27,7 +27,7 @@ use crate::tasks::Status;
 /// to the check that tests it).
 fn closed(ctx: &Ctx<'_>, token: &str) -> (&'static ErrorSpec, Option<String>) {
     let spec = ctx.provider.contract().outcomes.closed;
-    let pinned = spec.rule.provenance != Provenance::Inferred;
+    let pinned = matches!(spec.rule.provenance, Provenance::Observed | Provenance::Documented);
     (spec, spec.render_message(&[token]).filter(|_| pinned))
 }
 
@@ -393,6 +393,14 @@ fn race_once(ctx: &Ctx<'_>, calls: &[RaceCall]) -> Result<(), Halt> {
     }
 }
 
+/// The positions where the identity checks cut and alter a token, for descriptions: `64, 128,
+/// 255, 256, 512 and 1024 (where the token is that long)`.
+pub(super) fn cuts() -> String {
+    let cuts: Vec<String> = super::identity::CUTS.iter().map(usize::to_string).collect();
+    let (last, rest) = cuts.split_last().map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+    format!("{} and {last} (where the token is that long)", rest.join(", "))
+}
+
 /// The Coral validation message for one violation.
 pub(super) fn aws_violation(member: &str, constraint: &str) -> String {
     format!(
@@ -402,7 +410,7 @@ pub(super) fn aws_violation(member: &str, constraint: &str) -> String {
 
 /// What a value of `member` off `bound` of `limit` gets: the member's own error when it has
 /// one (Alibaba's `EntityTooLarge` for `Output`), else the provider's validation error.
-fn limit_error(
+pub(super) fn limit_error(
     provider: Provider,
     member: &Member,
     limit: Limit,

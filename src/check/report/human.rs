@@ -13,10 +13,12 @@ const PROVENANCE_WIDTH: usize = 12;
 /// Renders the whole report for a person.
 ///
 /// A header line names the run (provider, target, token source, profile, seed, cases per
-/// property); then one line per check (`PASS`, `FAIL`, `WARN` or `SKIP`, the check id, the
-/// rule's provenance in brackets, the description; a skip adds its reason); then a
-/// [`detail`] block for each failure and warning; then the summary line
-/// (`aws: 23 passed, 1 failed, 2 warnings, 3 skipped in 4.2 s — NOT CONFORMANT`) and, last, a
+/// property); then one line per check (`PASS`, `FAIL`, `WARN`, `INFO` or `SKIP`, the check id,
+/// the rule's provenance in brackets, the description; a skip adds its reason); then a
+/// [`detail`] block for each failure, warning and information (where the target differs from
+/// one of the mock's decisions); then the summary line
+/// (`aws: 23 passed, 1 failed, 2 warnings, 3 skipped in 4.2 s — NOT CONFORMANT`, with
+/// `, 1 info` after the skips when there is information) and, last, a
 /// plain `23 passed, 1 failed, 3 skipped` line with the same counts, for CI tools that read
 /// that form.
 ///
@@ -57,13 +59,17 @@ pub fn render(report: &Report, color: bool) -> String {
     }
 
     for result in &report.results {
-        if matches!(result.verdict, Verdict::Fail(_) | Verdict::Warn(_)) {
+        if matches!(result.verdict, Verdict::Fail(_) | Verdict::Warn(_) | Verdict::Info(_)) {
             out.push('\n');
             out.push_str(&detail(report, result, color));
         }
     }
 
     let (passed, failed, warned, skipped) = report.counts();
+    let info = match report.infos() {
+        0 => String::new(),
+        n => format!(", {n} info"),
+    };
     let verdict = if report.conformant() {
         format!("{}CONFORMANT{}", paint(color, green().bold()), reset(color, green().bold()))
     } else {
@@ -72,7 +78,7 @@ pub fn render(report: &Report, color: bool) -> String {
     out.push('\n');
     let _ = writeln!(
         out,
-        "{}: {passed} passed, {failed} failed, {warned} {}, {skipped} skipped in {:.1} s — {verdict}",
+        "{}: {passed} passed, {failed} failed, {warned} {}, {skipped} skipped{info} in {:.1} s — {verdict}",
         report.provider,
         if warned == 1 { "warning" } else { "warnings" },
         report.elapsed.as_secs_f64(),
@@ -81,7 +87,7 @@ pub fn render(report: &Report, color: bool) -> String {
     out
 }
 
-/// The detail block of one failed or warned check (empty for a pass or a skip).
+/// The detail block of one failed, warned or informational check (empty for a pass or a skip).
 ///
 /// It names the rule (id, provenance, summary, source), says what the contract expects and
 /// what the target did, gives the minimal failing case when the check shrank one, shows the
@@ -89,7 +95,7 @@ pub fn render(report: &Report, color: bool) -> String {
 /// The JUnit report uses the same block, without colour, as the failure text.
 pub fn detail(report: &Report, result: &CheckResult, color: bool) -> String {
     let failure: &Failure = match &result.verdict {
-        Verdict::Fail(f) | Verdict::Warn(f) => f,
+        Verdict::Fail(f) | Verdict::Warn(f) | Verdict::Info(f) => f,
         Verdict::Pass | Verdict::Skip { .. } => return String::new(),
     };
     let mut out = String::new();
@@ -147,6 +153,7 @@ fn tag(verdict: &Verdict, color: bool) -> String {
         Verdict::Pass => ("PASS", green()),
         Verdict::Fail(_) => ("FAIL", red().bold()),
         Verdict::Warn(_) => ("WARN", Style::new().fg_color(Some(AnsiColor::Yellow.into()))),
+        Verdict::Info(_) => ("INFO", Style::new().fg_color(Some(AnsiColor::Cyan.into()))),
         Verdict::Skip { .. } => ("SKIP", Style::new().effects(Effects::DIMMED)),
     };
     format!("{}{text}{}", paint(color, style), reset(color, style))

@@ -18,6 +18,8 @@ struct Document<'a> {
     failed: usize,
     warnings: usize,
     skipped: usize,
+    /// Results where the target differs from one of the mock's decisions (verdict `info`).
+    info: usize,
     conformant: bool,
     #[serde(flatten)]
     report: &'a Report,
@@ -26,9 +28,9 @@ struct Document<'a> {
 /// Renders `report` as pretty-printed JSON.
 ///
 /// The top level has `schema` (`tasktoken-report/1`); the counts `passed`, `failed`,
-/// `warnings`, `skipped` and `conformant`; then the report's own fields (`provider`,
+/// `warnings`, `skipped`, `info` and `conformant`; then the report's own fields (`provider`,
 /// `target`, `tokens`, `profile`, `seed`, `cases`, `results`, `elapsed` in milliseconds).
-/// Each result carries its `verdict` (`pass`, `fail`, `warn`, `skip`) beside its other
+/// Each result carries its `verdict` (`pass`, `fail`, `warn`, `info`, `skip`) beside its other
 /// fields.
 pub fn render(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(&document(report))
@@ -45,6 +47,7 @@ fn document(report: &Report) -> Document<'_> {
         failed,
         warnings,
         skipped,
+        info: report.infos(),
         conformant: report.conformant(),
         report,
     }

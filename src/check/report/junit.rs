@@ -55,7 +55,7 @@ fn suite(report: &Report) -> TestSuite {
 
     for result in &report.results {
         let status = match &result.verdict {
-            Verdict::Pass | Verdict::Warn(_) => TestCaseStatus::success(),
+            Verdict::Pass | Verdict::Warn(_) | Verdict::Info(_) => TestCaseStatus::success(),
             Verdict::Fail(failure) => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status
@@ -77,7 +77,7 @@ fn suite(report: &Report) -> TestSuite {
                 Property::new("rule", result.rule_id.as_str()),
                 Property::new("provenance", result.provenance.label()),
             ]);
-        if let Verdict::Warn(_) = result.verdict {
+        if let Verdict::Warn(_) | Verdict::Info(_) = result.verdict {
             case.set_system_out(human::detail(report, result, false));
         }
         suite.add_test_case(case);

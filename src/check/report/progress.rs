@@ -51,6 +51,7 @@ impl Progress {
         match &result.verdict {
             Verdict::Fail(f) => self.bar.println(format!("FAIL {}: {}", result.id, f.message)),
             Verdict::Warn(f) => self.bar.println(format!("WARN {}: {}", result.id, f.message)),
+            Verdict::Info(f) => self.bar.println(format!("INFO {}: {}", result.id, f.message)),
             Verdict::Pass | Verdict::Skip { .. } => {}
         }
         self.bar.inc(1);

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use super::{Capabilities, LiveToken, SourceError, TaskRequest, TaskState, TokenSource};
+use crate::contract::Provider;
 
 /// What the mock source can do: everything, and move the clock when the target's is virtual.
 pub(super) async fn capabilities(source: &TokenSource) -> Result<Capabilities, SourceError> {
@@ -28,8 +29,10 @@ pub(super) async fn mint(
     if let Some(h) = request.heartbeat_seconds {
         body["heartbeatSeconds"] = json!(h);
     }
-    if let Some(l) = request.token_length {
-        body["tokenLength"] = json!(l);
+    match (source.provider, request.token_length) {
+        (Provider::Aws, Some(l)) => body["tokenLength"] = json!(l),
+        (Provider::Alibaba, Some(l)) => body["flowName"] = json!(alibaba_flow_name(l)),
+        (_, None) => {}
     }
     let v = control(source, "POST", "/_mock/tasks", Some(body)).await?;
     match (v["taskToken"].as_str(), v["taskId"].as_str()) {
@@ -38,6 +41,21 @@ pub(super) async fn mint(
         }
         _ => Err(source.error(format!("unexpected answer to POST /_mock/tasks: {v}"))),
     }
+}
+
+/// Longest flow name the mock accepts.
+const MAX_FLOW_NAME: usize = 128;
+/// Characters of an Alibaba token's plain text besides the flow name: `v1#`, `#<execution
+/// uuid>#<event id>#` and the base64 of a 20-byte MAC.
+const ALIBABA_TOKEN_OVERHEAD: usize = 3 + 1 + 36 + 1 + 1 + 1 + 28;
+
+/// A flow name that makes the mock's Alibaba tokens about `token_length` characters long, as
+/// near as the 128-character flow name limit allows.
+fn alibaba_flow_name(token_length: usize) -> String {
+    let plain = token_length / 4 * 3;
+    let n = plain.saturating_sub(ALIBABA_TOKEN_OVERHEAD).clamp(1, MAX_FLOW_NAME);
+    // A name of mixed case, so that a case-folding lookup shows on the flow name's characters.
+    "CheckFlow".chars().cycle().take(n).collect()
 }
 
 /// `GET /_mock/tasks/{id}`.
@@ -74,4 +92,19 @@ async fn control(
     }
     serde_json::from_slice(&response.body)
         .map_err(|e| source.error(format!("{method} {path}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alibaba_flow_names_follow_the_length_asked_for_up_to_the_limit() {
+        assert_eq!(alibaba_flow_name(2048).len(), MAX_FLOW_NAME);
+        assert_eq!(alibaba_flow_name(200).len(), 150 - ALIBABA_TOKEN_OVERHEAD);
+        assert_eq!(alibaba_flow_name(0), "C");
+        let codec = crate::tasks::TokenCodec::random();
+        let token = codec.mint_alibaba(1, &alibaba_flow_name(2048), 2);
+        assert!((260..=272).contains(&token.len()), "{}", token.len());
+    }
 }

@@ -98,7 +98,12 @@ pub struct TaskRequest {
     pub timeout_seconds: Option<u64>,
     /// Heartbeat timeout.
     pub heartbeat_seconds: Option<u64>,
-    /// Token length (AWS, mock source only).
+    /// Token length asked for, where the source can mint it: the `mock` source only. AWS
+    /// tokens are minted at exactly this length (the mock's default, when `None`, is 680, as
+    /// real ones; it mints 40 to 2048, multiples of 4). Alibaba tokens grow with the flow name,
+    /// so the source asks for a flow name long enough to come near it: at most 128 characters,
+    /// the longest the mock takes, which gives tokens of about 268 characters (128 by default).
+    /// The other sources mint what the target issues and ignore it.
     pub token_length: Option<usize>,
 }
 

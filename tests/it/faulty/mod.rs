@@ -215,9 +215,43 @@ pub enum Defect {
     /// An over-size request is the front end's 413 HTML page.
     // Source: alibaba.md Responses (`EntityTooLarge`, 400, JSON, for a request over 1048576 bytes).
     TooLargeAsNginx413,
+
+    // ---- token identity and stored results (both providers) ----------------------------------
+    /// Tasks are found by the first 255 characters of the token: a `VARCHAR(255)` key column
+    /// that truncates on insert and on lookup.
+    // Source: issue 12 ("finds a task by the first few hundred characters of its token"); docs/sources.md#token-identity.
+    PrefixIndex255,
+    /// Tasks are found by the first 64 characters of the token (a short hash-key prefix).
+    // Source: docs/sources.md#token-identity (a prefix index at any width).
+    PrefixIndex64,
+    /// Tasks are found by a case-insensitive comparison of the token (a default collation).
+    // Source: issue 12 ("a case-insensitive comparison (a default database collation)"); docs/sources.md#token-identity.
+    CaseFoldingIndex,
+    /// The output is stored after a JSON round trip: parsed, then serialised again (whitespace
+    /// dropped, escapes decoded, `1.50` made `1.5`, keys sorted, repeated keys merged).
+    // Source: issue 12 ("stores the output after a JSON round trip"); docs/sources.md#stored-results.
+    JsonRoundTripStore,
+    /// `\uXXXX` escapes in the output are decoded before it is stored (a JSON column that
+    /// normalises strings), the rest kept as sent.
+    // Source: issue 12 (`\u00e9` turned into `é`); docs/sources.md#stored-results.
+    EscapeNormalisingStore,
+    /// Error and cause are stored trimmed, with CR LF turned into LF (a text column behind a
+    /// form library that normalises line ends).
+    // Source: docs/sources.md#stored-results (error and cause pass through unchanged on AWS).
+    TrimmedTextStore,
 }
 
 impl Defect {
+    /// The key an index defect files a token under; `None` for the other defects.
+    fn index_key(self, token: &str) -> Option<String> {
+        match self {
+            Defect::PrefixIndex255 => Some(token.chars().take(255).collect()),
+            Defect::PrefixIndex64 => Some(token.chars().take(64).collect()),
+            Defect::CaseFoldingIndex => Some(token.to_lowercase()),
+            _ => None,
+        }
+    }
+
     fn config(self) -> MockConfig {
         match self {
             Defect::ServerlessWorkflowLimits => {
@@ -254,6 +288,8 @@ struct State {
     alias: HashMap<String, String>,
     /// Issued UUID → the engine's real token (UuidTokens).
     uuids: HashMap<String, String>,
+    /// Index key → the token filed under it (PrefixIndex255, PrefixIndex64, CaseFoldingIndex).
+    index: HashMap<String, String>,
 }
 
 /// A wiremock responder serving the reference mock with one [`Defect`].
@@ -305,6 +341,9 @@ impl FaultyResponder {
                 | Defect::HeartbeatExtendsTimeout
                 | Defect::SecondCompletionOverwrites
                 | Defect::UuidTokens
+                | Defect::PrefixIndex255
+                | Defect::PrefixIndex64
+                | Defect::CaseFoldingIndex
         )
     }
 
@@ -379,6 +418,40 @@ impl FaultyResponder {
                 } else {
                     Step::Engine(req)
                 }
+            }
+
+            PrefixIndex255 | PrefixIndex64 | CaseFoldingIndex => {
+                let filed = call.token.as_ref().and_then(|t| {
+                    let key = self.defect.index_key(t)?;
+                    self.state().index.get(&key).filter(|real| *real != t).cloned()
+                });
+                let name = member(provider, "token");
+                Step::Engine(match filed {
+                    Some(real) => edit(provider, req, |m| m.set(name, &real)),
+                    None => req,
+                })
+            }
+            JsonRoundTripStore | EscapeNormalisingStore if kind == Kind::Succeed => {
+                let name = member(provider, "output");
+                let Some(o) = output else { return Step::Engine(req) };
+                let stored = match self.defect {
+                    JsonRoundTripStore => serde_json::from_str::<Value>(&o).map(|v| v.to_string()).ok(),
+                    _ => Some(decode_unicode_escapes(&o)),
+                };
+                match stored {
+                    Some(stored) => Step::Engine(edit(provider, req, |m| m.set(name, &stored))),
+                    None => Step::Engine(req),
+                }
+            }
+            TrimmedTextStore if kind == Kind::Fail => {
+                let names = [member(provider, "error"), member(provider, "cause")];
+                Step::Engine(edit(provider, req, |m| {
+                    for name in names {
+                        if let Some(v) = m.get(name) {
+                            m.set(name, &v.trim().replace("\r\n", "\n"));
+                        }
+                    }
+                }))
             }
 
             // ---- AWS ----
@@ -701,6 +774,19 @@ impl FaultyResponder {
                 }
                 self.engine(req)
             }
+            Defect::PrefixIndex255 | Defect::PrefixIndex64 | Defect::CaseFoldingIndex
+                if creates =>
+            {
+                let resp = self.engine(req);
+                if let Ok(v) = serde_json::from_slice::<Value>(resp.body()) {
+                    if let Some(token) = v["taskToken"].as_str() {
+                        if let Some(key) = self.defect.index_key(token) {
+                            self.state().index.insert(key, token.to_owned());
+                        }
+                    }
+                }
+                resp
+            }
             Defect::UuidTokens if creates => {
                 let resp = self.engine(req);
                 let Ok(Value::Object(mut v)) = serde_json::from_slice::<Value>(resp.body()) else {
@@ -741,4 +827,45 @@ impl Respond for FaultyResponder {
         }
         template.set_body_bytes(resp.into_body().to_vec())
     }
+}
+
+/// `text` with each `\uXXXX` escape (and escaped surrogate pair) decoded to its character,
+/// except those that must stay escaped in JSON (`"`, `\`, control characters); other escapes
+/// are kept as they are.
+fn decode_unicode_escapes(text: &str) -> String {
+    let unit = |hex: &str| u32::from_str_radix(hex, 16).ok();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let escape = rest.get(..6).filter(|e| e.starts_with("\\u")).and_then(|e| unit(&e[2..]));
+        let decoded = match escape {
+            Some(high @ 0xd800..=0xdbff) => {
+                let low = rest.get(6..12).filter(|e| e.starts_with("\\u")).and_then(|e| unit(&e[2..]));
+                match low {
+                    Some(low @ 0xdc00..=0xdfff) => {
+                        char::from_u32(0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)).map(|c| (c, 12))
+                    }
+                    _ => None,
+                }
+            }
+            Some(u) => char::from_u32(u).map(|c| (c, 6)),
+            None => None,
+        };
+        match decoded.filter(|(c, _)| *c != '"' && *c != '\\' && !c.is_control()) {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                // Keep this escape (two characters) as it is.
+                let len = rest.chars().take(2).map(char::len_utf8).sum();
+                out.push_str(&rest[..len]);
+                rest = &rest[len..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
