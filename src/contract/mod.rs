@@ -24,6 +24,7 @@ macro_rules! rule {
 
 pub mod alibaba;
 pub mod aws;
+pub mod sources;
 
 use std::fmt;
 

@@ -274,6 +274,11 @@ async fn assert_caught(provider: Provider, defect: Defect, checks: &[&str]) {
             );
         }
     }
+    let decisions = named.results.iter().all(|r| r.provenance == Provenance::Decision);
+    assert!(
+        !decisions || named.conformant(),
+        "{defect:?}: differing from the mock's decisions alone must leave the target conformant"
+    );
     let full = check(provider, &server, &[]).await;
     assert_eq!(full.results.len(), catalogue(provider).len());
     let caught = failed(&full);
@@ -286,6 +291,22 @@ async fn assert_caught(provider: Provider, defect: Defect, checks: &[&str]) {
         full.results.len(),
         started.elapsed()
     );
+}
+
+/// The property over random positions shrinks to the first position a prefix index drops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_index_shrinks_to_the_first_position_past_it() {
+    for (defect, cut) in [(Defect::PrefixIndex255, 255), (Defect::PrefixIndex64, 64)] {
+        let server = serve(FaultyResponder::new(defect)).await;
+        let id = "aws.validation.altered-token-positions";
+        let report = check(Provider::Aws, &server, &[id]).await;
+        let Verdict::Fail(failure) = &report.results[0].verdict else {
+            panic!("{defect:?}: {:?}", report.results[0].verdict);
+        };
+        let case = failure.minimal_case.as_deref().unwrap_or_default();
+        assert!(case.starts_with(&format!("(\n    {cut},\n")), "{defect:?}: {case}");
+        assert!(failure.message.contains(&format!("character {cut} ")), "{}", failure.message);
+    }
 }
 
 #[test]

@@ -6,7 +6,8 @@ use tasktoken::check::report::{human, json, junit, replay_command, Progress};
 use tasktoken::check::{CheckResult, Exchange, Failure, Group, Profile, Report, Verdict};
 use tasktoken::{Provenance, Provider};
 
-/// One run with a pass, a failure (minimal case and exchange), a warning and a skip.
+/// One run with a pass, a failure (minimal case and exchange), a warning, a skip and an
+/// information (a target that differs from one of the mock's decisions).
 fn fabricated() -> Report {
     let result = |id: &str, group, provenance, verdict, elapsed_ms| CheckResult {
         id: id.to_owned(),
@@ -102,6 +103,31 @@ fn fabricated() -> Report {
             0,
         )
     };
+    let info = CheckResult {
+        description: "a closed task with a non-JSON output is TaskTimedOut, not InvalidOutput"
+            .into(),
+        rule_id: "aws.order.state-before-output".into(),
+        rule_summary:
+            "The task state is checked after the token and before the output's JSON validity."
+                .into(),
+        rule_source:
+            "our decision: a closed task has no output to validate (docs/sources.md#aws-uncertain)"
+                .into(),
+        seed: 3,
+        ..result(
+            "aws.validation.state-before-output",
+            Group::Validation,
+            Provenance::Decision,
+            Verdict::Info(Failure {
+                message: "InvalidOutput came back for a closed task".into(),
+                expected: "TaskTimedOut".into(),
+                minimal_case: None,
+                exchange: None,
+                transport_error: false,
+            }),
+            4,
+        )
+    };
     Report {
         provider: Provider::Aws,
         target: "http://127.0.0.1:4566/".into(),
@@ -109,7 +135,7 @@ fn fabricated() -> Report {
         profile: Profile::Relaxed,
         seed: 42,
         cases: 64,
-        results: vec![pass, fail, warn, skip],
+        results: vec![pass, fail, warn, skip, info],
         elapsed: Duration::from_millis(4_230),
     }
 }
@@ -127,6 +153,11 @@ fn human_report() {
     let text = human::render(&report, false);
     assert!(!text.contains('\x1b'), "colour codes without colour:\n{text}");
     assert!(text.lines().any(|l| l == "1 passed, 1 failed, 1 skipped"), "{text}");
+    assert!(text.contains("INFO  aws.validation.state-before-output"), "{text}");
+    assert!(
+        text.contains("  rule: aws.order.state-before-output [decision] The task state"),
+        "{text}"
+    );
     assert!(text.contains(
         "replay: tasktoken check --provider aws --seed 7046029254386353131 \
          --check aws.validation.output-limit --target http://127.0.0.1:4566/"
@@ -166,7 +197,9 @@ fn conformant_run_says_so() {
     report.results.retain(|r| !matches!(r.verdict, Verdict::Fail(_)));
     let text = human::render(&report, false);
     assert!(
-        text.contains("aws: 1 passed, 0 failed, 1 warning, 1 skipped in 4.2 s — CONFORMANT\n"),
+        text.contains(
+            "aws: 1 passed, 0 failed, 1 warning, 1 skipped, 1 info in 4.2 s — CONFORMANT\n"
+        ),
         "{text}"
     );
     assert!(text.ends_with("\n1 passed, 0 failed, 1 skipped\n"));
@@ -176,13 +209,13 @@ fn conformant_run_says_so() {
 fn junit_report() {
     let report = fabricated();
     let xml = junit::render(&report).unwrap();
-    assert_eq!(xml.matches("<testcase").count(), 4);
+    assert_eq!(xml.matches("<testcase").count(), 5);
     assert_eq!(xml.matches("<failure").count(), 1);
     assert_eq!(xml.matches("<skipped").count(), 1);
 
     let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
     assert_eq!(parsed.name.as_ref().map(|n| n.as_str()), Some("tasktoken"));
-    assert_eq!((parsed.tests, parsed.failures, parsed.skipped), (4, 1, 1));
+    assert_eq!((parsed.tests, parsed.failures, parsed.skipped), (5, 1, 1));
     let suite = &parsed.test_suites[0];
     assert_eq!(suite.name.as_str(), "tasktoken aws");
     let property = |name: &str| {
@@ -197,6 +230,9 @@ fn junit_report() {
     let warned = &suite.test_cases[2];
     assert!(matches!(warned.status, quick_junit::TestCaseStatus::Success { .. }));
     assert!(warned.system_out.as_ref().unwrap().as_str().contains("x-amzn-RequestId is missing"));
+    let informed = &suite.test_cases[4];
+    assert!(matches!(informed.status, quick_junit::TestCaseStatus::Success { .. }));
+    assert!(informed.system_out.as_ref().unwrap().as_str().contains("[decision]"));
 
     snapshot("report_junit", &xml);
 }
@@ -212,6 +248,8 @@ fn json_report() {
     assert_eq!(value["passed"], 1);
     assert_eq!(value["warnings"], 1);
     assert_eq!(value["skipped"], 1);
+    assert_eq!(value["info"], 1);
+    assert_eq!(value["results"][4]["verdict"], "info");
     assert_eq!(value["elapsed"], 4_230);
     assert_eq!(value["results"][1]["verdict"], "fail");
     assert_eq!(

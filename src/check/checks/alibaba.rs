@@ -6,8 +6,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::shared;
-use super::{identity, stored};
 use super::{expect, expect_ok, expect_unsigned, Check, Want};
+use super::{identity, stored};
 use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
 use crate::check::outcome::Group;

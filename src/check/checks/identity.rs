@@ -57,12 +57,15 @@ fn substituted(chars: &[char], at: usize, pick: usize) -> (String, String) {
     (altered.into_iter().collect(), format!("character {at} changed from {original:?} to {c:?}"))
 }
 
-/// `chars` with the case of the first letter at or after `at` (wrapping round) flipped; `None`
-/// when the token has no letter.
-fn case_flipped(chars: &[char], at: usize) -> Option<(String, String)> {
+/// The first letter at or after `at` (wrapping round), where the token has one.
+fn letter_from(chars: &[char], at: usize) -> Option<usize> {
     let n = chars.len();
-    let i = (0..n).map(|k| (at + k) % n).find(|i| chars[*i].is_ascii_alphabetic())?;
-    let original = chars[i];
+    (0..n).map(|k| (at + k) % n).find(|i| chars[*i].is_ascii_alphabetic())
+}
+
+/// `chars` with the case of the letter at `i` flipped; `None` when it is not a letter.
+fn case_flipped(chars: &[char], i: usize) -> Option<(String, String)> {
+    let original = *chars.get(i).filter(|c| c.is_ascii_alphabetic())?;
     let flipped = if original.is_ascii_uppercase() {
         original.to_ascii_lowercase()
     } else {
@@ -123,7 +126,8 @@ fn probe(ctx: &Ctx<'_>, altered: &str, what: &str) -> Result<(), Halt> {
 fn untouched(ctx: &Ctx<'_>, t: &LiveToken) -> Result<(), Halt> {
     let before = ctx.state(t)?;
     let output = "{\"real\":true}";
-    let (req, res) = ctx.send(request(ctx.provider, Call::Succeed { token: &t.token, output }, false))?;
+    let (req, res) =
+        ctx.send(request(ctx.provider, Call::Succeed { token: &t.token, output }, false))?;
     if let Some(state) = before {
         if state.status != Status::Pending || state.output.is_some() || state.error.is_some() {
             return Err(Halt::Fail(ctx.failure(
@@ -176,7 +180,7 @@ pub fn altered_tokens(ctx: &Ctx<'_>) -> CheckRun {
     let mut variants: Vec<(String, String)> = Vec::new();
     for (k, at) in positions(n).into_iter().enumerate() {
         variants.push(substituted(&chars, at, k * 7 + 1));
-        variants.extend(case_flipped(&chars, at));
+        variants.extend(letter_from(&chars, at).and_then(|i| case_flipped(&chars, i)));
     }
     let cuts = CUTS.into_iter().chain([n / 2, n - 1]).filter(|c| *c > 0 && *c < n);
     for cut in cuts {
@@ -198,8 +202,9 @@ pub fn altered_tokens(ctx: &Ctx<'_>) -> CheckRun {
     Ok(count)
 }
 
-/// Random positions and replacements (or case flips) on one long live token, shrinking to the
-/// lowest position the target confuses; then the real token completes its untouched task.
+/// Random positions and replacements (or case flips, where the character there is a letter) on
+/// one long live token, shrinking to the lowest position the target confuses; then the real
+/// token completes its untouched task.
 pub fn altered_token_positions(ctx: &Ctx<'_>) -> CheckRun {
     let long = TaskRequest { token_length: Some(TOKEN_LENGTH), ..TaskRequest::default() };
     let t = ctx.mint(long)?;
@@ -247,9 +252,11 @@ mod tests {
         let (s, what) = substituted(&chars, 0, 0);
         assert_eq!(s, "BQCDabc=");
         assert!(what.contains("character 0"), "{what}");
-        let (s, what) = case_flipped(&chars, 7).unwrap();
+        assert_eq!(letter_from(&chars, 7), Some(0));
+        let (s, what) = case_flipped(&chars, 0).unwrap();
         assert_eq!(s, "aQCDabc=");
         assert!(what.contains("character 0"), "{what}");
-        assert!(case_flipped(&['1', '='], 0).is_none());
+        assert!(case_flipped(&chars, 7).is_none());
+        assert_eq!(letter_from(&['1', '='], 0), None);
     }
 }

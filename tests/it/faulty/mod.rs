@@ -435,7 +435,9 @@ impl FaultyResponder {
                 let name = member(provider, "output");
                 let Some(o) = output else { return Step::Engine(req) };
                 let stored = match self.defect {
-                    JsonRoundTripStore => serde_json::from_str::<Value>(&o).map(|v| v.to_string()).ok(),
+                    JsonRoundTripStore => {
+                        serde_json::from_str::<Value>(&o).map(|v| v.to_string()).ok()
+                    }
                     _ => Some(decode_unicode_escapes(&o)),
                 };
                 match stored {
@@ -842,10 +844,12 @@ fn decode_unicode_escapes(text: &str) -> String {
         let escape = rest.get(..6).filter(|e| e.starts_with("\\u")).and_then(|e| unit(&e[2..]));
         let decoded = match escape {
             Some(high @ 0xd800..=0xdbff) => {
-                let low = rest.get(6..12).filter(|e| e.starts_with("\\u")).and_then(|e| unit(&e[2..]));
+                let low =
+                    rest.get(6..12).filter(|e| e.starts_with("\\u")).and_then(|e| unit(&e[2..]));
                 match low {
                     Some(low @ 0xdc00..=0xdfff) => {
-                        char::from_u32(0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)).map(|c| (c, 12))
+                        char::from_u32(0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00))
+                            .map(|c| (c, 12))
                     }
                     _ => None,
                 }
