@@ -59,9 +59,10 @@ fn provenance_section(out: &mut String) {
          A target that chooses otherwise is not wrong: under every profile the check reports \
          the difference as information (`INFO`, with the rule), never as a failure.\n\n\
          How a label is chosen:\n\n\
-         1. The label is that of the weakest claim the rule makes that a check tests. Where a \
-         rule's parts rest on different evidence, its summary names the weaker part (\"the \
-         message is inferred\"), or the weaker part is a rule of its own.\n\
+         1. A rule is labelled by the evidence for its main claim: the limit, the code, the \
+         transition. A part that rests on weaker evidence is named in the summary (\"the \
+         message is inferred\"), or is a rule of its own with its own label (the answer to a \
+         value out of range is also the error rule's, such as `aws.error.member-too-long`).\n\
          2. A trigger is documented only where the provider's material says when the error comes; \
          an error catalogue that lists a code and a message makes the code documented and its \
          trigger inferred.\n\

@@ -21,7 +21,7 @@ pub const ROOTS: [&str; 4] = ["docs/", "fixtures/", "src/", "tests/"];
 pub fn citations(source: &str) -> Vec<&str> {
     source
         .split(|c: char| c.is_whitespace() || c == '(' || c == ',' || c == ';')
-        .map(|w| w.trim_end_matches(|c: char| matches!(c, ')' | '.' | ',' | ';' | ':')))
+        .map(|w| w.trim_end_matches([')', '.', ',', ';', ':']))
         .filter(|w| ROOTS.iter().any(|r| w.starts_with(r)) && w.len() > 4)
         .collect()
 }

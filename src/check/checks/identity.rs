@@ -83,11 +83,7 @@ fn never_issued(ctx: &Ctx<'_>, token: &str) -> Result<(Want<'static>, Option<Str
     let operation = ctx.provider.contract().operations[0];
     let token_member = member(operation, operation.members[0].name)?;
     let limit = ctx.limit(token_member);
-    let bound = match limit.check(token) {
-        Ok(()) => None,
-        Err(bound) => Some(bound),
-    };
-    Ok(match bound {
+    Ok(match limit.check(token).err() {
         None => (Want::error(ctx.provider.contract().outcomes.invalid_token), None),
         Some(bound @ (Bound::TooLong | Bound::TooShort)) => {
             let (spec, message) = limit_error(ctx.provider, token_member, limit, bound);
