@@ -41,7 +41,7 @@ use crate::tasks::{
     Clock, NewTask, NotVirtual, Stats, Store, StoreError, TaskId, TaskSpec, TaskView, TokenCodec,
     TokenLengthError,
 };
-use activities::{Activities, Delivery, Polled};
+use activities::{Activities, Polled};
 use adapter::{Adapter, Desk, Handled, Head, Services};
 use providers::PROVIDERS;
 
