@@ -8,6 +8,7 @@
 mod common;
 mod faulty;
 
+mod activities;
 mod alibaba_boundaries;
 mod alibaba_responses;
 mod arbitrary_bytes;
