@@ -34,7 +34,7 @@ rule!(R_CREATE, "aws.activity.create-idempotent", Observed,
     "CreateActivity is idempotent by name: a second call with the same name answers 200 with the same `activityArn` and `creationDate` (tags and encryption settings of the later call are ignored).",
     "LocalStack snapshot recorded against AWS 2024-11-25; model docs (§1.2, §1.4)");
 rule!(R_NAME, "aws.activity.name", Observed,
-    "A name is 1 to 80 characters without white space, `< > { } [ ] ? *`, `\" # % \\ ^ | ~ ` $ & , ; : /` or control characters; a forbidden one is `InvalidName`, `Invalid Name: '<name>'`.",
+    "A name is 1 to 80 characters without white space, `< > { } [ ] ? *`, `\" # % \\ ^ | ~ $ & , ; : /`, a backtick or control characters; a forbidden one is `InvalidName`, `Invalid Name: '<name>'`.",
     "26 forbidden names in LocalStack's AWS-validated snapshot (§1.4); model doc on `name` (§1.2)");
 rule!(R_DESCRIBE, "aws.activity.describe", Observed,
     "DescribeActivity answers `activityArn`, `name`, `creationDate` (epoch seconds) and `encryptionConfiguration: {\"type\":\"AWS_OWNED_KEY\"}` when none was given.",
@@ -82,6 +82,9 @@ rule!(R_TIMERS, "aws.activity.timers-start-at-delivery", Documented,
 rule!(R_DELETED, "aws.activity.deleted", Inferred,
     "Deleting an activity answers its waiting polls `{}` at once; its queued tasks stay queued but undelivered, and later polls get `ActivityDoesNotExist`.",
     "our decision: AWS's behaviour is not documented (§1.7 question 4)");
+rule!(R_LIVENESS, "aws.activity.liveness", Inferred,
+    "With 100 polls held on an activity (AWS advises at least 100 open polls per activity), other requests are still answered at once.",
+    "AWS best practices \"Avoid latency when polling for activity tasks\" (§1.3); localstack#2815 (§4.4 item 9)");
 rule!(R_WORKER_LIMIT, "aws.activity.worker-limit", Inferred,
     "`ActivityWorkerLimitExceeded` is answered only through fault injection: AWS publishes no threshold, and a limit the mock invented would refuse workers AWS serves.",
     "our decision: the threshold is not found (§1.6)");
@@ -236,6 +239,7 @@ pub static API: ActivityApi = ActivityApi {
         &R_DELIVERED_WHEN_WRITTEN,
         &R_TIMERS,
         &R_DELETED,
+        &R_LIVENESS,
     ],
     max_hold_seconds: MAX_HOLD_SECONDS,
     max_input_bytes: MAX_INPUT_BYTES,
