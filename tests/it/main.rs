@@ -20,6 +20,7 @@ mod check_order;
 mod cli_check;
 mod cli_serve;
 mod contract_docs;
+mod faulty_activities;
 mod faulty_targets;
 mod hostile_targets;
 mod http_server;
