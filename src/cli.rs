@@ -192,6 +192,11 @@ pub struct ServeArgs {
     /// Apply the documented Alibaba quota: a bucket of 10 requests, refilled at 2 per second.
     #[arg(long, env = "TASKTOKEN_THROTTLE")]
     pub throttle: bool,
+    /// Seconds an idle GetActivityTask is held before it answers `{}` (AWS: 60). Measured
+    /// on the mock's clock; CI runs want a few seconds, and clients' read timeouts must be
+    /// longer than this.
+    #[arg(long, value_name = "SECONDS", env = "TASKTOKEN_POLL_HOLD", default_value_t = MockConfig::DEFAULT_POLL_HOLD_SECS)]
+    pub poll_hold: u64,
     /// Strict mode: verify request signatures (AWS SigV4; Alibaba RPC v1 or ACS3). Without
     /// keys, each provider accepts the pair test:test.
     #[arg(long, env = "TASKTOKEN_STRICT_AUTH")]
@@ -494,6 +499,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), Error> {
         body_read_timeout: Duration::from_secs(args.body_timeout.max(1)),
         alibaba_flavour: args.alibaba_flavour.into(),
         throttle: args.throttle,
+        poll_hold: Duration::from_secs(args.poll_hold),
         auth: args.strict_auth.then(|| {
             let keys = |pairs: &[KeyPair]| {
                 if pairs.is_empty() {

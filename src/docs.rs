@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use crate::contract::{
-    alibaba, Action, CheckStep, Contract, ErrorSpec, Limit, Operation, Provider, Rule, Unit,
+    alibaba, Action, ActivityApi, CheckStep, Contract, ErrorSpec, Limit, Operation, Provider, Rule,
+    Unit,
 };
 
 /// The whole contract document: each provider's operations, limits, errors, check order and
@@ -194,6 +195,71 @@ fn provider_section(out: &mut String, c: &Contract) {
         rule_item(out, rule);
     }
     out.push('\n');
+    if let Some(api) = c.activities {
+        activity_section(out, api);
+    }
+}
+
+/// The long-poll API through which workers receive their tokens.
+fn activity_section(out: &mut String, api: &ActivityApi) {
+    let _ = writeln!(
+        out,
+        "### Activities: how workers receive tokens\n\n\
+         Workers poll an activity with `GetActivityTask` and get a task's token and input; the \
+         set-up calls create, describe, list and delete activities. An idle poll is held at \
+         most {} seconds; a task input is at most {} UTF-8 bytes. Rules labelled inferred whose \
+         source says \"our decision\" are the mock's own choices where AWS's behaviour is not \
+         known.\n",
+        api.max_hold_seconds, api.max_input_bytes
+    );
+    out.push_str("| operation | named by | members and limits | errors | rule |\n| --- | --- | --- | --- | --- |\n");
+    for op in api.operations {
+        let members: Vec<String> = op
+            .members
+            .iter()
+            .map(|m| {
+                let optional = if m.required { "" } else { ", optional" };
+                format!("`{}` ({}{optional})", m.name, limit(&m.limit))
+            })
+            .collect();
+        let errors: Vec<String> = op.errors.iter().map(|e| format!("`{}`", e.code)).collect();
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | `{}` ({}) |",
+            op.name,
+            op.wire_name,
+            members.join(", "),
+            errors.join(", "),
+            op.rule.id,
+            op.rule.provenance
+        );
+    }
+    out.push_str("\n| code | HTTP | wire name | message | provenance | rule |\n| --- | --- | --- | --- | --- | --- |\n");
+    for e in api.errors {
+        let message = e.message.map_or("(no message member)".to_owned(), |m| format!("`{m}`"));
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | `{}` | {} | {} | `{}`: {} |",
+            e.code,
+            e.status,
+            e.qualified_code(),
+            cell(&message),
+            e.rule.provenance,
+            e.rule.id,
+            cell(e.rule.summary)
+        );
+    }
+    out.push('\n');
+    let mut seen: Vec<&str> = Vec::new();
+    let rules = api.operations.iter().map(|op| op.rule).chain(api.rules.iter().copied());
+    let member_rules = api.operations.iter().flat_map(|op| op.members.iter().map(|m| m.rule));
+    for rule in rules.chain(member_rules) {
+        if !seen.contains(&rule.id) {
+            seen.push(rule.id);
+            rule_item(out, rule);
+        }
+    }
+    out.push('\n');
 }
 
 fn rule_item(out: &mut String, rule: &Rule) {
@@ -268,6 +334,13 @@ fn differences(out: &mut String) {
         statuses.sort_unstable();
         statuses.dedup();
         statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    }));
+    table.push_str(&row("how workers receive tokens", &|c| match c.activities {
+        Some(api) => format!(
+            "with the task input, or by polling an activity (`GetActivityTask`, held at most {} s)",
+            api.max_hold_seconds
+        ),
+        None => "with the task input only".into(),
     }));
     table.push_str(&row("documented quota", &|c| {
         c.traits.quota.map_or("none in the contract".into(), |r| cell(r.summary))

@@ -25,6 +25,8 @@ pub enum Group {
     Races,
     /// Malformed input gets the provider's error, not a 5xx or a hang.
     Robustness,
+    /// The activity API: long polls, exactly-once hand-off, activity errors (AWS).
+    Activities,
 }
 
 impl Group {
@@ -37,6 +39,7 @@ impl Group {
             Group::Timeouts => "timeouts",
             Group::Races => "races",
             Group::Robustness => "robustness",
+            Group::Activities => "activities",
         }
     }
 }

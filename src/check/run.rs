@@ -161,8 +161,12 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
     let (_server, base) = match &config.target {
         Some(url) => (None, url.clone()),
         None => {
-            let config =
-                MockConfig { alibaba_flavour: config.alibaba_flavour, ..MockConfig::default() };
+            // Idle activity polls are held 1 s, not AWS's 60, so the suite stays quick.
+            let config = MockConfig {
+                alibaba_flavour: config.alibaba_flavour,
+                poll_hold: Duration::from_secs(1),
+                ..MockConfig::default()
+            };
             let mock = Mock::new(config).map_err(|e| CheckError::EmbeddedMock(e.to_string()))?;
             let server = runtime
                 .block_on(MockServer::start_with(mock))

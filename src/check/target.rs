@@ -92,6 +92,15 @@ impl Target {
 
     /// Sends `request` (its URI is a path and query on the target) and reads the answer.
     pub async fn send(&self, request: Request<Bytes>) -> Result<Received, TransportError> {
+        self.send_within(request, self.timeout).await
+    }
+
+    /// [`Target::send`] with its own timeout (a long poll may be held for a minute).
+    pub async fn send_within(
+        &self,
+        request: Request<Bytes>,
+        timeout: Duration,
+    ) -> Result<Received, TransportError> {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let mut builder = self.client.request(parts.method, format!("{}{}", self.base, path));
@@ -113,9 +122,9 @@ impl Target {
             }
             Ok(Received { status, headers, body: Bytes::from(body) })
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(TransportError::Timeout(self.timeout)),
+            Err(_) => Err(TransportError::Timeout(timeout)),
         }
     }
 }

@@ -409,4 +409,5 @@ pub static CONTRACT: Contract = Contract {
         signature: "RPC v1 HMAC-SHA1 over query and form (or ACS3-HMAC-SHA256)",
         quota: Some(&R_THROTTLED),
     },
+    activities: None,
 };

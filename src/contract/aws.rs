@@ -10,6 +10,8 @@ use super::{
 
 use Provenance::{Decision, Documented, Inferred, Observed};
 
+pub mod activity;
+
 /// `__type` namespace of Step Functions' own errors.
 pub const NS_SERVICE: &str = "com.amazonaws.swf.service.v2.model";
 /// `__type` namespace of Coral model-validation errors.
@@ -443,4 +445,5 @@ pub static CONTRACT: Contract = Contract {
         signature: "SigV4, signing name `states`",
         quota: None,
     },
+    activities: Some(&activity::API),
 };

@@ -396,6 +396,54 @@ pub struct Contract {
     pub timeout_error: &'static str,
     /// The wire in words, for the docs.
     pub traits: Traits,
+    /// The long-poll API through which workers receive tokens, where the provider has one
+    /// (Step Functions activities).
+    pub activities: Option<&'static ActivityApi>,
+}
+
+/// A provider's long-poll task API: workers register nothing, poll an activity for a task
+/// and get its token and input (Step Functions `GetActivityTask` and its set-up calls).
+#[derive(Debug, Serialize)]
+pub struct ActivityApi {
+    /// Its operations, set-up calls first and the poll last.
+    pub operations: &'static [&'static ActivityOperation],
+    /// The errors only this API answers.
+    pub errors: &'static [&'static ErrorSpec],
+    /// Its rules, in the order the docs print them.
+    pub rules: &'static [&'static Rule],
+    /// The longest the service holds an idle poll, in seconds.
+    pub max_hold_seconds: u64,
+    /// Largest task input, in UTF-8 bytes.
+    pub max_input_bytes: usize,
+}
+
+/// One operation of an [`ActivityApi`].
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct ActivityOperation {
+    /// The operation's name (`GetActivityTask`).
+    pub name: &'static str,
+    /// How a request names it (the `X-Amz-Target` value).
+    pub wire_name: &'static str,
+    /// String members in model order, with their limits.
+    pub members: &'static [Member],
+    /// The errors the model lists for it.
+    pub errors: &'static [&'static ErrorSpec],
+    /// What it does, as a rule.
+    pub rule: &'static Rule,
+}
+
+impl ActivityOperation {
+    /// The member called `name`.
+    pub fn member(&self, name: &str) -> Option<&'static Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}
+
+impl ActivityApi {
+    /// The operation a request names.
+    pub fn operation_by_wire_name(&self, wire_name: &str) -> Option<&'static ActivityOperation> {
+        self.operations.iter().copied().find(|op| op.wire_name == wire_name)
+    }
 }
 
 impl Contract {
@@ -404,9 +452,16 @@ impl Contract {
         self.operations.iter().copied().find(|op| op.wire_name == wire_name)
     }
 
-    /// The catalogue entry for `code`.
+    /// The catalogue entry for `code` (the activity API's errors included).
     pub fn error(&self, code: &str) -> Option<&'static ErrorSpec> {
-        self.errors.iter().copied().find(|e| e.code == code)
+        let activity_errors = self.activities.map(|a| a.errors).unwrap_or_default();
+        self.errors.iter().chain(activity_errors).copied().find(|e| e.code == code)
+    }
+
+    /// Whether `name` is an operation of this provider (the activity API's included).
+    pub fn has_operation(&self, name: &str) -> bool {
+        self.operations.iter().any(|o| o.name == name)
+            || self.activities.is_some_and(|a| a.operations.iter().any(|o| o.name == name))
     }
 
     /// Every rule of the contract: semantics, limits, errors, order; each once, by id.
@@ -424,6 +479,14 @@ impl Contract {
         }
         self.errors.iter().for_each(|e| push(e.rule));
         self.check_order.iter().for_each(|(_, r)| push(r));
+        if let Some(api) = self.activities {
+            api.rules.iter().for_each(|r| push(r));
+            for op in api.operations {
+                push(op.rule);
+                op.members.iter().for_each(|m| push(m.rule));
+            }
+            api.errors.iter().for_each(|e| push(e.rule));
+        }
         out
     }
 

@@ -12,9 +12,10 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, Uri};
 
+use super::activities::{ActivityInfo, NoSuchActivity, Polled, Take};
 use super::faults::{Effect, Faults};
 use super::providers::PROVIDERS;
-use super::MockConfig;
+use super::{Mock, MockConfig};
 use crate::contract::Provider;
 use crate::tasks::{Store, TaskId};
 
@@ -58,6 +59,40 @@ pub(crate) struct Services<'a> {
     pub(crate) faults: &'a Faults,
     /// This request's id, as the provider writes it into its answer.
     pub(crate) request_id: &'a str,
+    /// The activities: queues of tasks that workers poll for.
+    pub(crate) activities: Desk<'a>,
+}
+
+/// What an adapter may do with activities: create, read, delete, poll.
+#[derive(Clone, Copy)]
+pub(crate) struct Desk<'a>(pub(super) &'a Mock);
+
+impl Desk<'_> {
+    /// See [`Mock::create_activity`].
+    pub(crate) fn create(&self, name: &str, arn: &str) -> ActivityInfo {
+        self.0.inner.activities.create(name, arn, self.0.clock().now_ms())
+    }
+
+    /// The live activity `arn`.
+    pub(crate) fn get(&self, arn: &str) -> Option<ActivityInfo> {
+        self.0.inner.activities.get(arn)
+    }
+
+    /// Every live activity, in creation order.
+    pub(crate) fn list(&self) -> Vec<ActivityInfo> {
+        self.0.inner.activities.list()
+    }
+
+    /// Deletes `arn` (idempotent).
+    pub(crate) fn delete(&self, arn: &str) {
+        self.0.inner.activities.delete(arn)
+    }
+
+    /// A poll on `arn`: a task now, or a place in line.
+    pub(crate) fn poll(&self, arn: &str) -> Result<Take, NoSuchActivity> {
+        let (index, _) = self.0.inner.activities.resolve(arn)?;
+        self.0.inner.activities.poll(self.0, index)
+    }
 }
 
 impl Services<'_> {
@@ -80,6 +115,8 @@ pub(crate) struct Handled<'r> {
     pub(crate) task_id: Option<TaskId>,
     /// An injected fault's effect on the transport (latency, reset).
     pub(crate) effect: Effect,
+    /// A GetActivityTask's task, or its place in line.
+    pub(crate) poll: Option<Polled>,
 }
 
 /// A provider's side of the mock: its codec in front of the store.

@@ -38,6 +38,9 @@ pub struct MockConfig {
     pub alibaba_flavour: Flavour,
     /// Apply the documented Alibaba quota (bucket of 10, refilled at 2 per second).
     pub throttle: bool,
+    /// How long an idle `GetActivityTask` is held before it answers `{}` (default 60 s, as
+    /// AWS; measured on the mock's clock, and never longer than this much real time).
+    pub poll_hold: Duration,
     /// Strict mode: verify request signatures with these keys (off when `None`).
     #[cfg(feature = "strict-auth")]
     pub auth: Option<StrictAuth>,
@@ -66,6 +69,7 @@ impl Default for MockConfig {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             alibaba_flavour: Flavour::CloudFlow,
             throttle: false,
+            poll_hold: Duration::from_secs(Self::DEFAULT_POLL_HOLD_SECS),
             #[cfg(feature = "strict-auth")]
             auth: None,
         }
@@ -79,6 +83,8 @@ impl MockConfig {
     pub const DEFAULT_MAX_TASKS: usize = 5_000_000;
     /// Default header and body read timeout, in seconds.
     pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
+    /// Default hold of an idle `GetActivityTask`, in seconds (AWS's maximum).
+    pub const DEFAULT_POLL_HOLD_SECS: u64 = 60;
     /// Default cap on open connections.
     pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
@@ -116,6 +122,12 @@ impl MockConfig {
     #[cfg(feature = "strict-auth")]
     pub fn strict_auth(mut self, auth: StrictAuth) -> Self {
         self.auth = Some(auth);
+        self
+    }
+
+    /// Sets how long an idle `GetActivityTask` is held.
+    pub fn poll_hold(mut self, hold: Duration) -> Self {
+        self.poll_hold = hold;
         self
     }
 

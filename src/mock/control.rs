@@ -3,7 +3,10 @@
 //! | method and path | body | answer |
 //! | --- | --- | --- |
 //! | `POST /_mock/tasks` | `{"provider":"aws","timeoutSeconds":n?,"heartbeatSeconds":n?,"tokenLength":n?}` or `{"provider":"alibaba","timeoutSeconds":n?,"flowName":"…"?}` | 201 `{"taskToken","taskId"}` |
-//! | `GET /_mock/tasks/{taskId}` | | 200 task view, 404 unknown |
+//! | `POST /_mock/tasks` | `{"provider":"aws","activityArn":ARN,"input":TEXT?,"timeoutSeconds":n?,"heartbeatSeconds":n?}`: an activity task (input default `"{}"`) | 201 `{"taskToken","taskId"}`; 404 unknown activity |
+//! | `GET /_mock/tasks/{taskId}` | | 200 task view (activity tasks add `activityArn`, `input`, `delivered`, `workerName`), 404 unknown |
+//! | `POST /_mock/activities` | `{"name":"…"}` | 201 the activity (as CreateActivity, idempotent) |
+//! | `GET /_mock/activities` | | 200 `{"activities":[{"activityArn","name","queuedTasks","waitingPolls"}]}` |
 //! | `DELETE /_mock/tasks/{taskId}` | | 204; its token then gets `TaskDoesNotExist` |
 //! | `GET /_mock/clock` | | 200 `{"mode","nowMs"}` |
 //! | `POST /_mock/clock` | `{"advanceSeconds":n}` or `{"advanceMillis":n}` | 200 `{"mode","nowMs"}`; 409 on a real clock |
@@ -25,14 +28,14 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Mock;
+use super::{Mock, ScheduleError};
 use crate::contract::Provider;
 use crate::tasks::{StoreError, TaskId, TaskSpec};
 
 /// Path prefix of the control API.
 pub const PREFIX: &str = "/_mock";
-/// Largest control request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest control request body: room for an activity input of 262144 UTF-8 bytes, escaped.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -42,6 +45,14 @@ struct CreateTask {
     heartbeat_seconds: Option<u64>,
     token_length: Option<usize>,
     flow_name: Option<String>,
+    activity_arn: Option<String>,
+    input: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateActivity {
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +84,18 @@ pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
             Ok(id) if mock.delete_task(id) => empty(StatusCode::NO_CONTENT),
             _ => error(StatusCode::NOT_FOUND, &format!("no task {id}")),
         },
+        (["activities"], &Method::GET) => {
+            json_response(StatusCode::OK, &json!({"activities": mock.activities()}))
+        }
+        (["activities"], &Method::POST) => {
+            match serde_json::from_slice::<CreateActivity>(req.body()) {
+                Ok(a) => match mock.create_activity(&a.name) {
+                    Ok(activity) => json_response(StatusCode::CREATED, &activity),
+                    Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+                },
+                Err(e) => error(StatusCode::BAD_REQUEST, &format!("invalid activity request: {e}")),
+            }
+        }
         (["clock"], &Method::GET) => clock(mock),
         (["clock"], &Method::POST) => advance_clock(mock, req.body()),
         (["journal"], &Method::GET) => json_response(StatusCode::OK, &mock.journal().snapshot()),
@@ -97,6 +120,7 @@ pub(super) fn handle(mock: &Mock, req: Request<Bytes>) -> Response<Bytes> {
         (
             ["tasks"]
             | ["tasks", _]
+            | ["activities"]
             | ["clock"]
             | ["journal"]
             | ["faults"]
@@ -114,6 +138,7 @@ fn create_task(mock: &Mock, body: &[u8]) -> Response<Bytes> {
         Ok(spec) => spec,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid task request: {e}")),
     };
+    let (arn, input) = (spec.activity_arn, spec.input);
     let spec = TaskSpec {
         provider: spec.provider,
         timeout_seconds: spec.timeout_seconds,
@@ -121,6 +146,19 @@ fn create_task(mock: &Mock, body: &[u8]) -> Response<Bytes> {
         token_length: spec.token_length,
         flow_name: spec.flow_name,
     };
+    if let Some(arn) = arn {
+        return match mock.schedule_activity_task(&arn, spec, input.as_deref().unwrap_or("{}")) {
+            Ok(task) => json_response(StatusCode::CREATED, &task),
+            Err(e @ ScheduleError::NoActivity(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
+            Err(e @ ScheduleError::Store(StoreError::Full(_))) => {
+                error(StatusCode::CONFLICT, &e.to_string())
+            }
+            Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+        };
+    }
+    if input.is_some() {
+        return error(StatusCode::BAD_REQUEST, "input is for activity tasks: give activityArn");
+    }
     match mock.create_task(spec) {
         Ok(task) => json_response(StatusCode::CREATED, &task),
         Err(e @ StoreError::Full(_)) => error(StatusCode::CONFLICT, &e.to_string()),

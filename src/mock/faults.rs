@@ -66,7 +66,7 @@ impl FaultSpec {
             }
         }
         if let Some(op) = &self.operation {
-            if contract.operations.iter().all(|o| o.name != op) {
+            if !contract.has_operation(op) {
                 return Err(FaultError::UnknownOperation {
                     operation: op.clone(),
                     provider: self.provider,

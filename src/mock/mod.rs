@@ -4,6 +4,7 @@
 //! response out. [`MockServer`] serves it over HTTP on loopback; [`ContractResponder`]
 //! mounts it on a `wiremock::MockServer`.
 
+mod activities;
 mod adapter;
 mod config;
 mod control;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 
+pub use activities::{ActivityInfo, NoSuchActivity};
 #[doc(hidden)]
 pub use adapter::route;
 pub use config::MockConfig;
@@ -39,7 +41,8 @@ use crate::tasks::{
     Clock, NewTask, NotVirtual, Stats, Store, StoreError, TaskId, TaskSpec, TaskView, TokenCodec,
     TokenLengthError,
 };
-use adapter::{Adapter, Handled, Head, Services};
+use activities::{Activities, Polled};
+use adapter::{Adapter, Desk, Handled, Head, Services};
 use providers::PROVIDERS;
 
 /// The mock engine: task store, journal, and the request handler. Cheap to clone (shared).
@@ -74,6 +77,9 @@ struct Inner {
     /// One adapter per registered provider, in the registry's order.
     adapters: Vec<Box<dyn Adapter>>,
     limits: Limits,
+    activities: Activities,
+    /// How long an idle GetActivityTask is held.
+    poll_hold: Duration,
 }
 
 /// The transport limits of a running mock.
@@ -112,16 +118,19 @@ impl Mock {
                     header_read_timeout: config.header_read_timeout,
                     max_connections: config.max_connections.max(1),
                 },
+                activities: Activities::default(),
+                poll_hold: config.poll_hold,
             }),
         })
     }
 
     /// Answers one buffered request: the control API under `/_mock/`, else the provider API
     /// its head is routed to. A fault's transport effect (latency, reset) is not applied here;
-    /// [`MockServer`] and [`ContractResponder`] apply it.
+    /// [`MockServer`] and [`ContractResponder`] apply it. This synchronous path cannot hold a
+    /// `GetActivityTask`: a poll with no task queued answers `{}` at once.
     pub fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
         let route = self.route(&Head::of(&req));
-        self.answer(route, req).0
+        self.answer_now(route, req).0
     }
 
     /// Where a request with this head goes. Decided once per request.
@@ -133,14 +142,14 @@ impl Mock {
         Route::Provider(adapter.as_ref())
     }
 
-    /// The answer to a whole request on `route`, with the transport effect of any fault.
-    pub(crate) fn answer(
-        &self,
-        route: Route<'_>,
-        req: Request<Bytes>,
-    ) -> (Response<Bytes>, Effect) {
+    /// The answer to a whole request on `route`, with the transport effect of any fault and
+    /// what a poll holds (a task to settle once written, or its place in line).
+    pub(crate) fn answer(&self, route: Route<'_>, req: Request<Bytes>) -> Answered {
         let adapter = match route {
-            Route::Control => return (control::handle(self, req), Effect::default()),
+            Route::Control => {
+                let response = control::handle(self, req);
+                return Answered { response, effect: Effect::default(), poll: None };
+            }
             Route::Provider(adapter) => adapter,
         };
         let request_id = request_id();
@@ -148,10 +157,108 @@ impl Mock {
             store: &self.inner.store,
             faults: &self.inner.faults,
             request_id: &request_id,
+            activities: Desk(self),
         };
-        let handled = adapter.handle(&services, &req);
-        self.record(adapter, &req, &handled);
-        (handled.response, handled.effect)
+        let mut handled = adapter.handle(&services, &req);
+        match &mut handled.poll {
+            // Journalled when the hold ends, with the task it got.
+            Some(Polled::Held(held)) if self.inner.journal.enabled() => {
+                held.journal = Some(activities::PollRecord {
+                    at_ms: self.clock().now_ms(),
+                    method: req.method().clone(),
+                    uri: req.uri().clone(),
+                    operation: "AWSStepFunctions.GetActivityTask",
+                    body: req.body().clone(),
+                });
+            }
+            Some(Polled::Held(_)) => {}
+            _ => self.record(adapter, &req, &handled),
+        }
+        Answered { response: handled.response, effect: handled.effect, poll: handled.poll }
+    }
+
+    /// [`Mock::answer`] without holding: a waiting poll ends at once, a task is settled at once.
+    pub(crate) fn answer_now(
+        &self,
+        route: Route<'_>,
+        req: Request<Bytes>,
+    ) -> (Response<Bytes>, Effect) {
+        let Answered { response, effect, poll } = self.answer(route, req);
+        match poll {
+            None => (response, effect),
+            Some(Polled::Got(delivery)) => {
+                delivery.commit();
+                (response, effect)
+            }
+            Some(Polled::Held(held)) => {
+                let (response, delivery) = held.now(self);
+                if let Some(delivery) = delivery {
+                    delivery.commit();
+                }
+                (response, effect)
+            }
+        }
+    }
+
+    /// Creates the activity `name` (idempotent by name, as CreateActivity is) in region
+    /// `us-east-1`; returns it.
+    ///
+    /// ```
+    /// use tasktoken::{Mock, MockConfig, TaskSpec, Provider};
+    ///
+    /// let mock = Mock::new(MockConfig::default()).unwrap();
+    /// let activity = mock.create_activity("resize").unwrap();
+    /// assert_eq!(activity.activity_arn, "arn:aws:states:us-east-1:123456789012:activity:resize");
+    /// let task = mock
+    ///     .schedule_activity_task(&activity.activity_arn, TaskSpec::new(Provider::Aws), r#"{"w":640}"#)
+    ///     .unwrap();
+    /// let view = mock.task(task.task_id).unwrap();
+    /// assert_eq!(view.activity.unwrap().delivered, false);
+    /// assert_eq!(mock.waiting_polls(&activity.activity_arn), Some(0));
+    /// ```
+    pub fn create_activity(&self, name: &str) -> Result<ActivityInfo, StoreError> {
+        use crate::contract::aws::activity as contract;
+        if !contract::valid_name(name) {
+            return Err(StoreError::InvalidSpec(format!("invalid activity name {name:?}")));
+        }
+        let arn = contract::arn(contract::DEFAULT_REGION, name);
+        Ok(self.inner.activities.create(name, &arn, self.clock().now_ms()))
+    }
+
+    /// Schedules a task on the activity `arn` with `input` (JSON text, at most 262144 UTF-8
+    /// bytes): the longest-waiting poll gets it at once, or it is queued. Its deadlines start
+    /// when a poll takes it.
+    pub fn schedule_activity_task(
+        &self,
+        arn: &str,
+        spec: TaskSpec,
+        input: &str,
+    ) -> Result<NewTask, ScheduleError> {
+        use crate::contract::aws::activity::MAX_INPUT_BYTES;
+        if input.len() > MAX_INPUT_BYTES {
+            return Err(ScheduleError::Input(format!(
+                "input is {} UTF-8 bytes; the limit is {MAX_INPUT_BYTES}",
+                input.len()
+            )));
+        }
+        if let Some(e) = crate::wire::json_error(input) {
+            return Err(ScheduleError::Input(format!("input is not JSON: {e}")));
+        }
+        let (index, arn) = self.inner.activities.resolve(arn)?;
+        let task = self.inner.store.create_activity_task(&spec, arn, input.to_owned())?;
+        let handover = self.inner.store.handover(task.task_id).ok_or(ScheduleError::Vanished)?;
+        self.inner.activities.enqueue(self, index, handover);
+        Ok(task)
+    }
+
+    /// Polls waiting on the activity `arn` now; `None` if there is no such activity.
+    pub fn waiting_polls(&self, arn: &str) -> Option<usize> {
+        self.inner.activities.waiting_polls(arn)
+    }
+
+    /// Every activity, in creation order, with its queued tasks and waiting polls.
+    pub fn activities(&self) -> Vec<ActivityInfo> {
+        self.inner.activities.list()
     }
 
     /// Creates a pending task and returns its token and id.
@@ -189,8 +296,10 @@ impl Mock {
         self.inner.store.stats()
     }
 
-    /// Forgets every task, clears the journal and removes every fault.
+    /// Forgets every task, clears the journal and removes every fault. Activities stay;
+    /// their queues empty and their waiting polls answer `{}`.
     pub fn reset(&self) {
+        self.inner.activities.reset();
         self.inner.store.reset();
         self.inner.journal.clear();
         self.inner.faults.clear();
@@ -235,6 +344,30 @@ impl Mock {
             task_id: handled.task_id,
         });
     }
+}
+
+/// An engine's answer: the response, a fault's transport effect, and what a poll holds.
+pub(crate) struct Answered {
+    pub(crate) response: Response<Bytes>,
+    pub(crate) effect: Effect,
+    pub(crate) poll: Option<Polled>,
+}
+
+/// Why an activity task could not be scheduled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// No such activity.
+    #[error(transparent)]
+    NoActivity(#[from] NoSuchActivity),
+    /// The input is not JSON, or too large.
+    #[error("{0}")]
+    Input(String),
+    /// The task spec does not fit.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The task was closed before it could be queued (deleted or reset at once).
+    #[error("the task was closed before it was queued")]
+    Vanished,
 }
 
 /// Where a request goes: the control API, or one provider's adapter.

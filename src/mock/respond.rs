@@ -54,7 +54,7 @@ impl Respond for ContractResponder {
             *headers = request.headers.clone();
         }
         let (response, effect) = match builder.body(Bytes::from(request.body.clone())) {
-            Ok(req) => self.mock.answer(self.mock.route(&Head::of(&req)), req),
+            Ok(req) => self.mock.answer_now(self.mock.route(&Head::of(&req)), req),
             Err(_) => return ResponseTemplate::new(400),
         };
         // wiremock cannot drop a connection: an injected reset is answered 500 with no body.

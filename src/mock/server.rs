@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use super::activities::{AnswerBody, Polled};
 use super::adapter::Head;
 use super::deadline::{BodyRead, Deadlines};
 use super::{Mock, MockConfig};
@@ -217,9 +218,9 @@ fn connection<IO>(
     TokioIo<IO>,
     impl hyper::service::Service<
         Request<Incoming>,
-        Response = Response<Full<Bytes>>,
+        Response = Response<AnswerBody>,
         Error = ResetByFault,
-        Future = impl Future<Output = Result<Response<Full<Bytes>>, ResetByFault>> + Send,
+        Future = impl Future<Output = Result<Response<AnswerBody>, ResetByFault>> + Send,
     >,
 >
 where
@@ -317,7 +318,7 @@ struct ResetByFault;
 async fn answer(
     state: Arc<Connection>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, ResetByFault> {
+) -> Result<Response<AnswerBody>, ResetByFault> {
     state.deadlines.reading_body();
     let answered = answer_request(&state.mock, &state.deadlines, req).await;
     state.deadlines.awaiting_head();
@@ -328,7 +329,7 @@ async fn answer_request(
     mock: &Mock,
     deadlines: &Deadlines,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, ResetByFault> {
+) -> Result<Response<AnswerBody>, ResetByFault> {
     let (parts, body) = req.into_parts();
     let route = mock.route(&Head { uri: &parts.uri, headers: &parts.headers });
     let limit = route.body_limit();
@@ -338,7 +339,7 @@ async fn answer_request(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let too_large = |parts: &http::request::Parts| {
-        route.too_large(&Head { uri: &parts.uri, headers: &parts.headers }).map(Full::new)
+        route.too_large(&Head { uri: &parts.uri, headers: &parts.headers }).map(plain)
     };
     if declared.is_some_and(|n| n > limit as u64) {
         // Decided from the head alone: the oversized body is never buffered, only drained
@@ -358,14 +359,27 @@ async fn answer_request(
         BodyRead::Failed => return Ok(closing(StatusCode::BAD_REQUEST)),
         BodyRead::TimedOut => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
     };
-    let (response, effect) = mock.answer(route, Request::from_parts(parts, body));
+    let answered = mock.answer(route, Request::from_parts(parts, body));
+    let (response, delivery) = match answered.poll {
+        None => (answered.response, None),
+        Some(Polled::Got(delivery)) => (answered.response, Some(delivery)),
+        // Held with no read deadline running: the watchdog only watches heads and bodies.
+        Some(Polled::Held(held)) => held.wait(mock).await,
+    };
+    let effect = answered.effect;
     if let Some(delay) = effect.delay {
         tokio::time::sleep(delay).await;
     }
     if effect.reset {
+        // A task it carried goes back to its queue as the delivery drops.
         return Err(ResetByFault);
     }
-    Ok(response.map(Full::new))
+    Ok(response.map(|data| AnswerBody::new(data, delivery)))
+}
+
+/// A body with nothing to settle.
+fn plain(data: Bytes) -> AnswerBody {
+    AnswerBody::new(data, None)
 }
 
 /// Most bytes of an oversized body read and thrown away before answering 413.
@@ -391,8 +405,8 @@ async fn drain(mut body: Incoming) {
 }
 
 /// An empty answer that closes the connection (the request could not be read).
-fn closing(status: StatusCode) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
+fn closing(status: StatusCode) -> Response<AnswerBody> {
+    let mut response = Response::new(plain(Bytes::new()));
     *response.status_mut() = status;
     response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     response

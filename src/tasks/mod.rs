@@ -6,7 +6,7 @@ pub mod token;
 
 pub use clock::{Clock, NotVirtual};
 pub use store::{
-    Applied, Completion, NewTask, Rejection, Stats, Status, Store, StoreError, TaskId, TaskSpec,
-    TaskView, TimeoutKind,
+    ActivityView, Applied, Completion, Handover, NewTask, Rejection, Stats, Status, Store,
+    StoreError, TaskId, TaskSpec, TaskView, TimeoutKind,
 };
 pub use token::{TokenCodec, TokenLengthError};

@@ -213,6 +213,50 @@ pub struct TaskView {
     /// The heartbeat timeout it was created with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub heartbeat_seconds: Option<u64>,
+    /// For an activity task: its activity, its input and whether a worker has taken it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityView>,
+}
+
+/// What the view of an activity task adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityView {
+    /// The activity it was scheduled on.
+    pub activity_arn: String,
+    /// Its input, byte for byte.
+    pub input: String,
+    /// Whether a worker's poll has received it (its deadlines run from then).
+    pub delivered: bool,
+    /// The `workerName` of the poll that received it, if it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_name: Option<String>,
+}
+
+/// An activity task as the store keeps it beside the record.
+#[derive(Debug)]
+struct ActivityTask {
+    /// The activity's ARN (shared with the activity registry).
+    arn: std::sync::Arc<str>,
+    /// Its token, handed over on delivery.
+    token: String,
+    /// Its input, byte for byte.
+    input: String,
+    /// Set once a poll's answer carrying it has been written.
+    delivered: bool,
+    /// The `workerName` of that poll.
+    worker_name: Option<String>,
+}
+
+/// A queued activity task's token and input, for the poll that takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// The task.
+    pub task_id: TaskId,
+    /// Its token.
+    pub task_token: String,
+    /// Its input, byte for byte.
+    pub input: String,
 }
 
 /// Counts of tasks by status.
@@ -254,11 +298,20 @@ enum State {
     Deleted,
 }
 
-#[derive(Debug)]
+/// What a record keeps off its 40 bytes: the winner's result, and an activity task's
+/// delivery state.
+#[derive(Debug, Default)]
 struct Outcome {
     output: Option<String>,
     error: Option<String>,
     cause: Option<String>,
+    activity: Option<ActivityTask>,
+}
+
+impl Outcome {
+    fn activity_queued(&self) -> bool {
+        self.activity.as_ref().is_some_and(|a| !a.delivered)
+    }
 }
 
 /// One task: 40 bytes while pending.
@@ -358,6 +411,29 @@ impl Store {
 
     /// Creates a pending task and mints its token.
     pub fn create(&self, spec: &TaskSpec) -> Result<NewTask, StoreError> {
+        self.create_record(spec, None)
+    }
+
+    /// Creates an activity task on the activity `arn` with `input`: pending, and queued until
+    /// a poll takes it ([`Store::deliver`]); its deadlines start then.
+    pub fn create_activity_task(
+        &self,
+        spec: &TaskSpec,
+        arn: std::sync::Arc<str>,
+        input: String,
+    ) -> Result<NewTask, StoreError> {
+        if spec.provider != Provider::Aws {
+            return Err(StoreError::InvalidSpec("activity tasks are aws tasks".into()));
+        }
+        self.create_record(spec, Some((arn, input)))
+    }
+
+    fn create_record(
+        &self,
+        spec: &TaskSpec,
+        activity: Option<(std::sync::Arc<str>, String)>,
+    ) -> Result<NewTask, StoreError> {
+        let queued = activity.is_some();
         let len = spec.token_length.unwrap_or(self.default_token_length);
         let flow = spec.flow_name.as_deref().unwrap_or(DEFAULT_FLOW_NAME);
         match spec.provider {
@@ -390,8 +466,8 @@ impl Store {
         }
         let now = self.clock.now_ms();
         let deadline = |s: Option<u64>| match s {
-            Some(s) => now.saturating_add(s.saturating_mul(1000)),
-            None => NEVER,
+            Some(s) if !queued => now.saturating_add(s.saturating_mul(1000)),
+            _ => NEVER,
         };
         let record = Record {
             timeout_at: deadline(spec.timeout_seconds),
@@ -417,6 +493,18 @@ impl Store {
                 self.codec.mint_alibaba(id, flow, scheduled)
             }
         };
+        if let Some((arn, input)) = activity {
+            let task = ActivityTask {
+                arn,
+                token: token.clone(),
+                input,
+                delivered: false,
+                worker_name: None,
+            };
+            self.with_record(TaskId(id), |r| {
+                r.outcome = Some(Box::new(Outcome { activity: Some(task), ..Outcome::default() }));
+            });
+        }
         Ok(NewTask { task_token: token, task_id: TaskId(id) })
     }
 
@@ -449,7 +537,9 @@ impl Store {
             match completion {
                 Completion::Heartbeat => {
                     record.heartbeats = record.heartbeats.saturating_add(1);
-                    if record.heartbeat_secs > 0 {
+                    // A queued activity task's deadlines start only when a worker takes it.
+                    let queued = record.outcome.as_deref().is_some_and(Outcome::activity_queued);
+                    if record.heartbeat_secs > 0 && !queued {
                         record.heartbeat_at =
                             now.saturating_add(u64::from(record.heartbeat_secs) * 1000);
                     }
@@ -459,19 +549,13 @@ impl Store {
                         return Err(Rejection::InvalidOutput(detail));
                     }
                     record.state = State::Succeeded;
-                    record.outcome = Some(Box::new(Outcome {
-                        output: Some(output.to_owned()),
-                        error: None,
-                        cause: None,
-                    }));
+                    record.outcome.get_or_insert_default().output = Some(output.to_owned());
                 }
                 Completion::Fail { error, cause } => {
                     record.state = State::Failed;
-                    record.outcome = Some(Box::new(Outcome {
-                        output: None,
-                        error: error.map(str::to_owned),
-                        cause: cause.map(str::to_owned),
-                    }));
+                    let outcome = record.outcome.get_or_insert_default();
+                    outcome.error = error.map(str::to_owned);
+                    outcome.cause = cause.map(str::to_owned);
                 }
             }
             let event_id = match completion {
@@ -510,9 +594,55 @@ impl Store {
                 heartbeats: r.heartbeats,
                 timeout_seconds: (r.timeout_secs > 0).then_some(u64::from(r.timeout_secs)),
                 heartbeat_seconds: (r.heartbeat_secs > 0).then_some(u64::from(r.heartbeat_secs)),
+                activity: outcome.and_then(|o| o.activity.as_ref()).map(|a| ActivityView {
+                    activity_arn: a.arn.to_string(),
+                    input: a.input.clone(),
+                    delivered: a.delivered,
+                    worker_name: a.worker_name.clone(),
+                }),
             })
         })
         .flatten()
+    }
+
+    /// A queued activity task's token and input, if it can still be delivered: pending and
+    /// not yet taken (a task completed, timed out or deleted first is never delivered).
+    pub fn handover(&self, id: TaskId) -> Option<Handover> {
+        let now = self.clock.now_ms();
+        self.with_record(id, |r| {
+            r.refresh(now);
+            let activity = r.outcome.as_deref()?.activity.as_ref()?;
+            (r.state == State::Pending && !activity.delivered).then(|| Handover {
+                task_id: id,
+                task_token: activity.token.clone(),
+                input: activity.input.clone(),
+            })
+        })
+        .flatten()
+    }
+
+    /// Marks a queued activity task delivered to a poll by `worker_name` and starts its
+    /// deadlines. Returns false (and changes nothing) if it was not queued.
+    pub fn deliver(&self, id: TaskId, worker_name: Option<&str>) -> bool {
+        let now = self.clock.now_ms();
+        self.with_record(id, |r| {
+            let Some(outcome) = r.outcome.as_deref_mut() else { return false };
+            if !outcome.activity_queued() {
+                return false;
+            }
+            if let Some(activity) = outcome.activity.as_mut() {
+                activity.delivered = true;
+                activity.worker_name = worker_name.map(str::to_owned);
+            }
+            let from = |secs: u32| match secs {
+                0 => NEVER,
+                s => now.saturating_add(u64::from(s) * 1000),
+            };
+            r.timeout_at = from(r.timeout_secs);
+            r.heartbeat_at = from(r.heartbeat_secs);
+            true
+        })
+        .unwrap_or(false)
     }
 
     /// Deletes a task: its token then gets the provider's "does not exist" error.

@@ -16,7 +16,7 @@ use crate::contract::aws::{
     self, CONTENT_TYPE, MAX_REQUEST_BYTES, SERIALIZATION, TOO_LARGE_BODY, TOO_LARGE_CONTENT_TYPE,
     UNKNOWN_OPERATION, VALIDATION,
 };
-use crate::contract::{Bound, ErrorSpec, Operation};
+use crate::contract::{Bound, ErrorSpec, Member, Operation};
 
 /// Header naming the operation.
 pub const TARGET_HEADER: &str = "x-amz-target";
@@ -210,32 +210,14 @@ pub fn parse_call(envelope: Envelope<'_>) -> Result<Call<'_>, AwsError> {
             Some(MemberValue::Other) => return Err(AwsError::plain(&SERIALIZATION)),
         }
     }
-    let mut violations = Vec::new();
-    for (member, value) in operation.members.iter().zip(&values) {
-        let constraint = match value {
-            None if member.required => "Member must not be null".to_owned(),
-            None => continue,
-            Some(v) => match member.limit.check(v) {
-                Ok(()) => continue,
-                Err(Bound::TooLong) => {
-                    format!("Member must have length less than or equal to {}", member.limit.max)
-                }
-                Err(Bound::TooShort) => {
-                    format!("Member must have length greater than or equal to {}", member.limit.min)
-                }
-            },
-        };
-        violations
-            .push(format!("Value at '{}' failed to satisfy constraint: {constraint}", member.name));
-    }
-    if !violations.is_empty() {
-        let n = violations.len();
-        let message = format!(
-            "{n} validation error{} detected: {}",
-            if n == 1 { "" } else { "s" },
-            violations.join("; ")
-        );
-        return Err(AwsError::with(&VALIDATION, &[&message]));
+    let violations: Vec<String> = operation
+        .members
+        .iter()
+        .zip(&values)
+        .filter_map(|(member, value)| violation(member, value.as_deref()))
+        .collect();
+    if let Some(error) = validation_error(&violations) {
+        return Err(error);
     }
     let mut values = values.into_iter();
     let mut next = || values.next().flatten();
@@ -249,6 +231,37 @@ pub fn parse_call(envelope: Envelope<'_>) -> Result<Call<'_>, AwsError> {
         crate::contract::Action::Heartbeat => (None, None, None),
     };
     Ok(Call { operation, task_token, output, error, cause })
+}
+
+/// Coral's complaint about `value` of `member`, if it breaks the model.
+pub(crate) fn violation(member: &Member, value: Option<&str>) -> Option<String> {
+    let constraint = match value {
+        None if member.required => "Member must not be null".to_owned(),
+        None => return None,
+        Some(v) => match member.limit.check(v) {
+            Ok(()) => return None,
+            Err(Bound::TooLong) => {
+                format!("Member must have length less than or equal to {}", member.limit.max)
+            }
+            Err(Bound::TooShort) => {
+                format!("Member must have length greater than or equal to {}", member.limit.min)
+            }
+        },
+    };
+    Some(format!("Value at '{}' failed to satisfy constraint: {constraint}", member.name))
+}
+
+/// The ValidationException listing `violations`, counted and joined in model order.
+pub(crate) fn validation_error(violations: &[String]) -> Option<AwsError> {
+    let n = violations.len();
+    (n > 0).then(|| {
+        let message = format!(
+            "{n} validation error{} detected: {}",
+            if n == 1 { "" } else { "s" },
+            violations.join("; ")
+        );
+        AwsError::with(&VALIDATION, &[&message])
+    })
 }
 
 /// 200 with body `{}`.
@@ -289,7 +302,7 @@ pub fn too_large() -> Response<Bytes> {
     response
 }
 
-fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Bytes> {
+pub(crate) fn json_response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Bytes> {
     super::json_response(status, body, CONTENT_TYPE, REQUEST_ID, request_id)
 }
 

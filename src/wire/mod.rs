@@ -1,5 +1,6 @@
 //! Wire codecs, one module per provider protocol: pure functions between bytes and calls.
 
+pub mod activity;
 pub mod alibaba;
 pub mod aws;
 

@@ -227,7 +227,17 @@ async fn check(provider: Provider, server: &wiremock::MockServer, select: &[&str
     config.cases = CASES;
     config.seed = Some(SEED);
     config.profile = Profile::Strict;
+    // wiremock answers synchronously, so it cannot hold a poll: the activity checks run
+    // against the async proxy of `faulty_activities` instead.
+    if provider == Provider::Aws {
+        config.exclude = vec!["activities".into()];
+    }
     run(config).await.unwrap_or_else(|e| panic!("the run could not happen: {e}"))
+}
+
+/// Checks run against wiremock: the whole catalogue but the activity group.
+fn suite_size(provider: Provider) -> usize {
+    catalogue(provider).iter().filter(|c| c.group != tasktoken::check::Group::Activities).count()
 }
 
 fn result<'a>(report: &'a Report, id: &str) -> &'a CheckResult {
@@ -280,7 +290,7 @@ async fn assert_caught(provider: Provider, defect: Defect, checks: &[&str]) {
         "{defect:?}: differing from the mock's decisions alone must leave the target conformant"
     );
     let full = check(provider, &server, &[]).await;
-    assert_eq!(full.results.len(), catalogue(provider).len());
+    assert_eq!(full.results.len(), suite_size(provider));
     let caught = failed(&full);
     for id in checks {
         assert!(caught.contains(id), "{defect:?}: {id} passed in the full-suite run");
@@ -312,7 +322,10 @@ async fn a_prefix_index_shrinks_to_the_first_position_past_it() {
 #[test]
 fn every_check_is_caught_by_some_defect() {
     let table = table();
-    let covered: BTreeSet<&str> = table.iter().flat_map(|e| e.checks.iter().copied()).collect();
+    let activity_rows =
+        crate::faulty_activities::TABLE.iter().flat_map(|(_, checks)| checks.iter());
+    let covered: BTreeSet<&str> =
+        table.iter().flat_map(|e| e.checks.iter().copied()).chain(activity_rows.copied()).collect();
     let mut all = BTreeSet::new();
     for provider in [Provider::Aws, Provider::Alibaba] {
         for check in catalogue(provider) {
@@ -346,7 +359,7 @@ async fn the_reference_mock_on_wiremock_passes_every_check() {
         let mock = Mock::new(MockConfig::default()).expect("the default config is valid");
         let server = serve(mock.responder()).await;
         let report = check(provider, &server, &[]).await;
-        assert_eq!(report.results.len(), catalogue(provider).len());
+        assert_eq!(report.results.len(), suite_size(provider));
         let not_passed: Vec<_> = report
             .results
             .iter()
@@ -355,7 +368,7 @@ async fn the_reference_mock_on_wiremock_passes_every_check() {
             .collect();
         assert!(not_passed.is_empty(), "{provider}: {not_passed:#?}");
         assert!(report.conformant());
-        assert_eq!(report.counts(), (catalogue(provider).len(), 0, 0, 0));
+        assert_eq!(report.counts(), (suite_size(provider), 0, 0, 0));
         assert_eq!(report.infos(), 0);
     }
 }

@@ -8,6 +8,7 @@
 mod common;
 mod faulty;
 
+mod activities;
 mod alibaba_boundaries;
 mod alibaba_responses;
 mod arbitrary_bytes;
@@ -19,6 +20,7 @@ mod check_order;
 mod cli_check;
 mod cli_serve;
 mod contract_docs;
+mod faulty_activities;
 mod faulty_targets;
 mod hostile_targets;
 mod http_server;

@@ -441,3 +441,74 @@ async fn the_request_id_of_successes_and_errors_reaches_the_sdk() {
     let service_error = err.into_service_error();
     assert_eq!(service_error.request_id(), Some(sdk_error_id.as_str()));
 }
+
+/// An activity worker's loop with the SDK: create the activity, poll (held until a task is
+/// scheduled), heartbeat, succeed; an idle poll is `None`; the activity errors are typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_worker_runs_unmodified_with_the_sdk() {
+    let server = MockServer::start().await;
+    let client = client(&server);
+    let created = client.create_activity().name("resize").send().await.unwrap();
+    let arn = created.activity_arn().to_owned();
+    assert_eq!(arn, "arn:aws:states:us-east-1:123456789012:activity:resize");
+    let again = client.create_activity().name("resize").send().await.unwrap();
+    assert_eq!(
+        (again.activity_arn(), again.creation_date()),
+        (arn.as_str(), created.creation_date())
+    );
+    let listed = client.list_activities().send().await.unwrap();
+    assert_eq!(listed.activities().len(), 1);
+
+    let poll = tokio::spawn({
+        let (client, arn) = (client.clone(), arn.clone());
+        async move {
+            client.get_activity_task().activity_arn(arn).worker_name("rust-worker").send().await
+        }
+    });
+    while server.waiting_polls(&arn) != Some(1) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let input = "{\"width\": 640, \"name\": \"é\"}";
+    let task = server
+        .schedule_activity_task(&arn, TaskSpec::new(Provider::Aws).heartbeat_seconds(30), input)
+        .unwrap();
+    let got = poll.await.unwrap().unwrap();
+    assert_eq!((got.task_token(), got.input()), (Some(task.task_token.as_str()), Some(input)));
+    client.send_task_heartbeat().task_token(&task.task_token).send().await.unwrap();
+    client
+        .send_task_success()
+        .task_token(&task.task_token)
+        .output("{\"ok\":true}")
+        .send()
+        .await
+        .unwrap();
+    let view = server.task(task.task_id).unwrap();
+    assert_eq!((view.status, view.heartbeats), (Status::Succeeded, 1));
+    assert_eq!(view.activity.unwrap().worker_name.as_deref(), Some("rust-worker"));
+
+    // Idle: the SDK sees no token (the answer is `{}`); the virtual clock ends the hold.
+    let idle = tokio::spawn({
+        let (client, arn) = (client.clone(), arn.clone());
+        async move { client.get_activity_task().activity_arn(arn).send().await }
+    });
+    while server.waiting_polls(&arn) != Some(1) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.advance_clock(std::time::Duration::from_secs(60)).unwrap();
+    let idle = idle.await.unwrap().unwrap();
+    assert_eq!((idle.task_token(), idle.input()), (None, None));
+
+    let unknown = "arn:aws:states:us-east-1:123456789012:activity:nope";
+    let e = client.get_activity_task().activity_arn(unknown).send().await.unwrap_err();
+    let e = e.into_service_error();
+    assert!(e.is_activity_does_not_exist(), "{e:?}");
+    assert_eq!(e.message(), Some(format!("Activity Does Not Exist: '{unknown}'").as_str()));
+    let e = client.describe_activity().activity_arn("no_an_activity_arn").send().await.unwrap_err();
+    let e = e.into_service_error();
+    assert!(e.is_invalid_arn(), "{e:?}");
+    assert_eq!(e.message(), Some("Invalid Arn: 'Invalid ARN prefix: no_an_activity_arn'"));
+    let e = client.create_activity().name("a b").send().await.unwrap_err().into_service_error();
+    assert!(e.is_invalid_name(), "{e:?}");
+    client.delete_activity().activity_arn(&arn).send().await.unwrap();
+    client.delete_activity().activity_arn(&arn).send().await.unwrap();
+}

@@ -10,6 +10,7 @@ macro_rules! check {
     };
 }
 
+mod activities;
 mod alibaba;
 mod aws;
 mod identity;
@@ -47,7 +48,7 @@ impl std::fmt::Debug for Check {
 /// Every check of `provider`, in run order.
 pub fn catalogue(provider: Provider) -> Vec<Check> {
     match provider {
-        Provider::Aws => aws::checks(),
+        Provider::Aws => aws::checks().into_iter().chain(activities::checks()).collect(),
         Provider::Alibaba => alibaba::checks(),
     }
 }

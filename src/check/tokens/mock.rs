@@ -9,11 +9,14 @@ use crate::contract::Provider;
 /// What the mock source can do: everything, and move the clock when the target's is virtual.
 pub(super) async fn capabilities(source: &TokenSource) -> Result<Capabilities, SourceError> {
     let clock = control(source, "GET", "/_mock/clock", None).await?;
+    // A mock from before the activity API answers 404 here.
+    let activities = control(source, "GET", "/_mock/activities", None).await.is_ok();
     Ok(Capabilities {
         read_state: true,
         deadlines: true,
         advance_clock: clock["mode"] == "virtual",
         cheap: true,
+        activity_tasks: activities && source.provider == Provider::Aws,
     })
 }
 
@@ -41,6 +44,36 @@ pub(super) async fn mint(
         }
         _ => Err(source.error(format!("unexpected answer to POST /_mock/tasks: {v}"))),
     }
+}
+
+/// `POST /_mock/tasks` with an activity and an input.
+pub(super) async fn schedule(
+    source: &TokenSource,
+    arn: &str,
+    input: &str,
+) -> Result<LiveToken, SourceError> {
+    let body = json!({"provider": "aws", "activityArn": arn, "input": input});
+    let v = control(source, "POST", "/_mock/tasks", Some(body)).await?;
+    match (v["taskToken"].as_str(), v["taskId"].as_str()) {
+        (Some(token), Some(id)) => {
+            Ok(LiveToken { token: token.to_owned(), task_id: Some(id.to_owned()) })
+        }
+        _ => Err(source.error(format!("unexpected answer to POST /_mock/tasks: {v}"))),
+    }
+}
+
+/// `waitingPolls` of `arn` in `GET /_mock/activities`.
+pub(super) async fn waiting_polls(
+    source: &TokenSource,
+    arn: &str,
+) -> Result<Option<usize>, SourceError> {
+    let v = control(source, "GET", "/_mock/activities", None).await?;
+    let activities = v["activities"].as_array().cloned().unwrap_or_default();
+    Ok(activities
+        .iter()
+        .find(|a| a["activityArn"] == arn)
+        .and_then(|a| a["waitingPolls"].as_u64())
+        .map(|n| n as usize))
 }
 
 /// Longest flow name the mock accepts.

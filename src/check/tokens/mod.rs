@@ -89,6 +89,8 @@ pub struct Capabilities {
     pub advance_clock: bool,
     /// Mint many tokens cheaply (property checks consume one or more per case).
     pub cheap: bool,
+    /// Schedule tasks with a given input on an activity, and count the polls waiting on it.
+    pub activity_tasks: bool,
 }
 
 /// A task to mint.
@@ -220,6 +222,7 @@ impl TokenSource {
                     deadlines: true,
                     advance_clock: false,
                     cheap: false,
+                    activity_tasks: false,
                 };
             }
         }
@@ -261,6 +264,27 @@ impl TokenSource {
     pub async fn state(&self, token: &LiveToken) -> Result<Option<TaskState>, SourceError> {
         match (&self.backend, &token.task_id) {
             (Backend::Mock, Some(id)) => mock::state(self, id).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Schedules a task with `input` on the activity `arn` (sources with
+    /// [`Capabilities::activity_tasks`]); its token and task id.
+    pub async fn schedule(&self, arn: &str, input: &str) -> Result<LiveToken, SourceError> {
+        match &self.backend {
+            Backend::Mock if self.capabilities.activity_tasks => {
+                mock::schedule(self, arn, input).await
+            }
+            _ => Err(self.error("this source cannot schedule activity tasks".into())),
+        }
+    }
+
+    /// How many polls wait on the activity `arn`, where the source can tell.
+    pub async fn waiting_polls(&self, arn: &str) -> Result<Option<usize>, SourceError> {
+        match &self.backend {
+            Backend::Mock if self.capabilities.activity_tasks => {
+                mock::waiting_polls(self, arn).await
+            }
             _ => Ok(None),
         }
     }

@@ -94,6 +94,7 @@ impl Adapter for Alibaba {
             error_code: outcome.as_ref().err().map(|e| e.spec.code),
             task_id: outcome.ok().map(|(id, _)| id),
             effect,
+            poll: None,
         }
     }
 }

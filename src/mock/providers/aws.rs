@@ -5,11 +5,13 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::{Request, Response};
 
-use crate::contract::aws as contract;
-use crate::contract::Provider;
+use crate::contract::aws::{self as contract, activity};
+use crate::contract::{ActivityOperation, Provider};
+use crate::mock::activities::{ActivityInfo, Delivery, HeldPoll, Polled, Take};
 use crate::mock::adapter::{Adapter, Handled, Head, Registration, Services};
 use crate::mock::faults::Effect;
 use crate::tasks::{Rejection, TaskId};
+use crate::wire::activity::{self as activity_wire, ActivityCall};
 use crate::wire::aws::{self as wire, AwsError};
 
 /// AWS claims requests with an `X-Amz-Target` header, an `application/x-amz-json-*` content
@@ -60,6 +62,9 @@ impl Adapter for Aws {
     }
 
     fn handle<'r>(&self, services: &Services<'_>, req: &'r Request<Bytes>) -> Handled<'r> {
+        if let Some(operation) = activity_wire::operation(req) {
+            return self.activity(services, req, operation);
+        }
         let mut effect = Effect::default();
         let outcome = self.apply(services, req, &mut effect);
         let response = match &outcome {
@@ -72,8 +77,137 @@ impl Adapter for Aws {
             error_code: outcome.as_ref().err().map(|e| e.spec.code),
             task_id: outcome.ok(),
             effect,
+            poll: None,
         }
     }
+}
+
+/// What an activity call answers when it succeeds.
+struct ActivityAnswer {
+    response: Response<Bytes>,
+    task_id: Option<TaskId>,
+    poll: Option<Polled>,
+}
+
+impl ActivityAnswer {
+    fn plain(response: Response<Bytes>) -> ActivityAnswer {
+        ActivityAnswer { response, task_id: None, poll: None }
+    }
+}
+
+impl Aws {
+    /// The activity API: the same envelope, faults and strict mode, then the activities.
+    fn activity<'r>(
+        &self,
+        services: &Services<'_>,
+        req: &'r Request<Bytes>,
+        operation: &'static ActivityOperation,
+    ) -> Handled<'r> {
+        let mut effect = Effect::default();
+        let (response, error_code, task_id, poll) =
+            match self.activity_call(services, req, operation, &mut effect) {
+                Ok(answer) => (answer.response, None, answer.task_id, answer.poll),
+                Err(e) => {
+                    (wire::error_response(&e, services.request_id), Some(e.spec.code), None, None)
+                }
+            };
+        Handled {
+            response,
+            operation: req.headers().get(&wire::TARGET).map(|t| Cow::Borrowed(t.as_bytes())),
+            error_code,
+            task_id,
+            effect,
+            poll,
+        }
+    }
+
+    fn activity_call(
+        &self,
+        services: &Services<'_>,
+        req: &Request<Bytes>,
+        operation: &'static ActivityOperation,
+        effect: &mut Effect,
+    ) -> Result<ActivityAnswer, AwsError> {
+        let envelope = activity_wire::parse_envelope(req, operation)?;
+        if let Some(firing) = services.faults.fire(Provider::Aws, operation.name) {
+            *effect = firing.effect;
+            if let Some(code) = firing.error {
+                return Err(injected(&code));
+            }
+        }
+        self.authenticate(services, req)?;
+        let call = activity_wire::parse_call(&envelope)?;
+        let desk = &services.activities;
+        let rid = services.request_id;
+        let missing = |arn: &str| AwsError::with(&activity::ACTIVITY_DOES_NOT_EXIST, &[arn]);
+        Ok(match call {
+            ActivityCall::Create { name } => {
+                if !activity::valid_name(&name) {
+                    return Err(AwsError::with(&activity::INVALID_NAME, &[&name]));
+                }
+                let created = desk.create(&name, &activity::arn(region(req), &name));
+                ActivityAnswer::plain(activity_wire::created(&item(&created), rid))
+            }
+            ActivityCall::Describe { arn } => {
+                activity_wire::check_arn(&arn)?;
+                let found = desk.get(&arn).ok_or_else(|| missing(&arn))?;
+                ActivityAnswer::plain(activity_wire::described(&item(&found), rid))
+            }
+            ActivityCall::List { max_results, next_token } => {
+                let all = desk.list();
+                let start = next_token.map(|t| activity_wire::page_start(&t)).transpose()?;
+                let start = start.unwrap_or(0).min(all.len());
+                let end = start.saturating_add(max_results).min(all.len());
+                let items: Vec<_> = all[start..end].iter().map(item).collect();
+                let next = (end < all.len()).then(|| activity_wire::page_token(end));
+                ActivityAnswer::plain(activity_wire::listed(&items, next.as_deref(), rid))
+            }
+            ActivityCall::Delete { arn } => {
+                activity_wire::check_arn(&arn)?;
+                desk.delete(&arn);
+                ActivityAnswer::plain(wire::success(rid))
+            }
+            ActivityCall::Poll { arn, worker_name } => {
+                activity_wire::check_arn(&arn)?;
+                let worker_name = worker_name.map(Cow::into_owned);
+                match desk.poll(&arn).map_err(|_| missing(&arn))? {
+                    Take::Now(offer) => ActivityAnswer {
+                        response: activity_wire::polled(Some(offer.task()), rid),
+                        task_id: Some(offer.task().task_id),
+                        poll: Some(Polled::Got(Delivery::new(offer, worker_name))),
+                    },
+                    Take::Wait(waiting) => ActivityAnswer {
+                        response: activity_wire::polled(None, rid),
+                        task_id: None,
+                        poll: Some(Polled::Held(HeldPoll {
+                            waiting,
+                            worker_name,
+                            request_id: rid.to_owned(),
+                            render: activity_wire::polled,
+                            journal: None,
+                        })),
+                    },
+                }
+            }
+        })
+    }
+}
+
+/// An activity as the codec writes it.
+fn item(a: &ActivityInfo) -> activity_wire::ActivityItem<'_> {
+    activity_wire::ActivityItem { arn: &a.activity_arn, name: &a.name, created_ms: a.created_ms }
+}
+
+/// The region a request's SigV4 scope names (`Credential=AKID/date/<region>/states/…`), else
+/// `us-east-1`.
+fn region(req: &Request<Bytes>) -> &str {
+    req.headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .unwrap_or(activity::DEFAULT_REGION)
 }
 
 impl Aws {

@@ -20,6 +20,7 @@ use tasktoken::wire::aws as aws_wire;
 use tasktoken::{ContractResponder, Mock, MockConfig, Provider, TaskSpec};
 use wiremock::{Respond, ResponseTemplate};
 
+pub mod activity;
 mod wire;
 
 use wire::*;
