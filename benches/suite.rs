@@ -1,7 +1,7 @@
 //! How long the default conformance suite takes against the embedded mock, both providers: the README's main job, timed.
 //!
 //! Run: `cargo bench --bench suite` (release build; `TASKTOKEN_SUITE_RUNS`, default 3). Each
-//! run is `tasktoken check` with its defaults (66 checks, 32 cases per property, 2 checks at
+//! run is `tasktoken check` with its defaults (76 checks, 32 cases per property, 2 checks at
 //! once) for AWS then Alibaba; the target is under 2 s on a 2-core machine.
 
 use std::time::{Duration, Instant};
