@@ -37,13 +37,7 @@ pub(super) async fn mint(
         (Provider::Alibaba, Some(l)) => body["flowName"] = json!(alibaba_flow_name(l)),
         (_, None) => {}
     }
-    let v = control(source, "POST", "/_mock/tasks", Some(body)).await?;
-    match (v["taskToken"].as_str(), v["taskId"].as_str()) {
-        (Some(token), Some(id)) => {
-            Ok(LiveToken { token: token.to_owned(), task_id: Some(id.to_owned()) })
-        }
-        _ => Err(source.error(format!("unexpected answer to POST /_mock/tasks: {v}"))),
-    }
+    created(source, body).await
 }
 
 /// `POST /_mock/tasks` with an activity and an input.
@@ -53,13 +47,7 @@ pub(super) async fn schedule(
     input: &str,
 ) -> Result<LiveToken, SourceError> {
     let body = json!({"provider": "aws", "activityArn": arn, "input": input});
-    let v = control(source, "POST", "/_mock/tasks", Some(body)).await?;
-    match (v["taskToken"].as_str(), v["taskId"].as_str()) {
-        (Some(token), Some(id)) => {
-            Ok(LiveToken { token: token.to_owned(), task_id: Some(id.to_owned()) })
-        }
-        _ => Err(source.error(format!("unexpected answer to POST /_mock/tasks: {v}"))),
-    }
+    created(source, body).await
 }
 
 /// `waitingPolls` of `arn` in `GET /_mock/activities`.
@@ -74,6 +62,17 @@ pub(super) async fn waiting_polls(
         .find(|a| a["activityArn"] == arn)
         .and_then(|a| a["waitingPolls"].as_u64())
         .map(|n| n as usize))
+}
+
+/// `POST /_mock/tasks` with `body`: the task's token and id.
+async fn created(source: &TokenSource, body: serde_json::Value) -> Result<LiveToken, SourceError> {
+    let v = control(source, "POST", "/_mock/tasks", Some(body)).await?;
+    match (v["taskToken"].as_str(), v["taskId"].as_str()) {
+        (Some(token), Some(id)) => {
+            Ok(LiveToken { token: token.to_owned(), task_id: Some(id.to_owned()) })
+        }
+        _ => Err(source.error(format!("unexpected answer to POST /_mock/tasks: {v}"))),
+    }
 }
 
 /// Longest flow name the mock accepts.

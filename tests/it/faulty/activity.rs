@@ -59,9 +59,8 @@ pub enum ActivityDefect {
 
 /// A faulty target: the mock behind, the proxy in front.
 pub struct ActivityTarget {
-    /// The mock the proxy forwards to (held so that it keeps running as long as the target).
-    #[allow(dead_code)]
-    pub mock: MockServer,
+    /// The mock the proxy forwards to, kept running as long as the target.
+    _mock: MockServer,
     /// The proxy's address.
     pub address: SocketAddr,
 }
@@ -119,7 +118,7 @@ pub async fn serve(defect: ActivityDefect) -> ActivityTarget {
             });
         }
     });
-    ActivityTarget { mock, address }
+    ActivityTarget { _mock: mock, address }
 }
 
 /// A forwarded answer.
