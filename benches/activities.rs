@@ -474,6 +474,10 @@ struct Measured {
     handoffs_us: Vec<u32>,
     /// Hand-offs to a single worker that polls again after each task, in microseconds, sorted.
     single_us: Vec<u32>,
+    /// On fresh servers, for comparison with `cold`: connections that sent nothing, and
+    /// keep-alive connections after one heartbeat each.
+    fresh_silent: Held,
+    fresh_used: Held,
 }
 
 struct Report {
@@ -537,9 +541,13 @@ async fn hold(
     Ok((held, memory))
 }
 
-async fn measure(server: &ServeProcess, settings: &Settings) -> Result<Measured, BoxError> {
-    let address = server.addr;
-    let mut control = Connection::open(address).await?;
+/// A fresh server's activity, `HEARTBEAT_TOKENS` live tokens, and an unmeasured warm-up:
+/// the server's buffers, its journal filled to capacity, both sides' caches.
+async fn prepare(
+    server: &ServeProcess,
+    connections: usize,
+) -> Result<(Connection, String, Arc<Vec<Bytes>>), BoxError> {
+    let mut control = Connection::open(server.addr).await?;
     let activity = control
         .control(
             Method::POST,
@@ -563,10 +571,54 @@ async fn measure(server: &ServeProcess, settings: &Settings) -> Result<Measured,
         bodies.push(Bytes::from(json!({"taskToken": token}).to_string()));
     }
     let bodies = Arc::new(bodies);
+    heartbeats(server.addr, &bodies, connections, Duration::from_millis(500)).await?;
+    Ok((control, arn, bodies))
+}
+
+/// For comparison with the first batch of held polls: a fresh server, prepared the same way,
+/// holding `n` open connections that sent nothing (`request` false) or one heartbeat each.
+async fn fresh_connections(settings: &Settings, n: usize, request: bool) -> Result<Held, BoxError> {
+    let mut server = ServeProcess::spawn(&["--port", "0", "--poll-hold", POLL_HOLD_SECS])?;
+    let result = async {
+        let (_control, _arn, bodies) = prepare(&server, settings.connections).await?;
+        settle(&server).await;
+        let rss_before_kb = server.rss_kb();
+        let mut open = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut connection = Connection::open(server.addr).await?;
+            if request {
+                let body = bodies[i % bodies.len()].clone();
+                let target = Some("AWSStepFunctions.SendTaskHeartbeat");
+                let (status, _) =
+                    connection.call(Method::POST, "/", target, body, REQUEST_TIMEOUT).await?;
+                if status != StatusCode::OK {
+                    return Err(format!("a heartbeat answered {status}").into());
+                }
+            }
+            open.push(connection);
+        }
+        let deadline = Instant::now() + WAITING_WITHIN;
+        while server.open_fds() < server.idle_fds + 1 + n {
+            if Instant::now() > deadline {
+                return Err(format!("the server never held {n} connections").into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let held =
+            Held { rss_before_kb, rss_held_kb: server.rss_kb(), fds_held: server.open_fds() };
+        drop(open);
+        Ok::<_, BoxError>(held)
+    }
+    .await;
+    server.stop();
+    result
+}
+
+async fn measure(server: &ServeProcess, settings: &Settings) -> Result<Measured, BoxError> {
+    let address = server.addr;
+    let (mut control, arn, bodies) = prepare(server, settings.connections).await?;
     let (connections, slice) = (settings.connections, settings.slice);
-    // Warm-up, unmeasured: the server's buffers, its journal filled to capacity, both sides'
-    // caches. Then the cold batch: the first held polls this server has seen.
-    heartbeats(address, &bodies, connections, Duration::from_millis(500)).await?;
+    // The cold batch: the first held polls this server has seen.
     let (polls, cold) = hold(server, &mut control, &arn, settings.polls).await?;
     let mut handoffs_us = hand_off(&mut control, &arn, 0, polls).await?;
 
@@ -598,7 +650,9 @@ async fn measure(server: &ServeProcess, settings: &Settings) -> Result<Measured,
     handoffs_us.sort_unstable();
     let mut single_us = single_worker(address, &mut control, &arn, SINGLE_HANDOFFS).await?;
     single_us.sort_unstable();
-    Ok(Measured { cold, rounds, handoffs_us, single_us })
+    let fresh_silent = fresh_connections(settings, settings.polls, false).await?;
+    let fresh_used = fresh_connections(settings, settings.polls, true).await?;
+    Ok(Measured { cold, rounds, handoffs_us, single_us, fresh_silent, fresh_used })
 }
 
 /// One worker on one keep-alive connection: poll, get the task, poll again; each task is
@@ -703,7 +757,7 @@ impl Report {
         );
         let line = |name: String, h: &Held| {
             format!(
-                "{name}: {} kB before, {} kB held: +{} kB, {:.2} KB per poll; server fds {}\n",
+                "{name}: {} kB before, {} kB held: +{} kB, {:.2} KB each; server fds {}\n",
                 h.rss_before_kb,
                 h.rss_held_kb,
                 h.rss_held_kb.saturating_sub(h.rss_before_kb),
@@ -715,6 +769,14 @@ impl Report {
         for (i, r) in m.rounds.iter().enumerate() {
             out.push_str(&line(format!("round {}", i + 1), &r.memory));
         }
+        out.push_str(&line(
+            format!("for comparison, a fresh server with {polls} connections that sent nothing"),
+            &m.fresh_silent,
+        ));
+        out.push_str(&line(
+            format!("for comparison, a fresh server with {polls} keep-alive connections after one heartbeat each"),
+            &m.fresh_used,
+        ));
         let cold = m.cold.kb_per_poll(polls);
         let warm = median(m.rounds.iter().map(|r| r.memory.kb_per_poll(polls)).collect());
         let _ = writeln!(
