@@ -480,3 +480,27 @@ impl hyper::body::Body for AnswerBody {
         hyper::body::SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MockConfig;
+
+    /// A poll counted waiting, then the virtual clock moved by the hold before the poll's
+    /// wait began: the hold still runs from when it got in line, so it ends at once.
+    #[tokio::test]
+    async fn the_hold_runs_from_when_the_poll_got_in_line() {
+        let hold = Duration::from_secs(60);
+        let mock = Mock::new(MockConfig::default().poll_hold(hold)).unwrap();
+        let arn = mock.create_activity("held").unwrap().activity_arn;
+        let (index, _) = mock.inner.activities.resolve(&arn).unwrap();
+        let Take::Wait(waiting) = mock.inner.activities.poll(&mock, index).unwrap() else {
+            panic!("no task is queued, so the poll must wait");
+        };
+        assert_eq!(mock.waiting_polls(&arn), Some(1));
+        mock.advance_clock(hold).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(5), waiting.wait(&mock, hold)).await;
+        assert!(matches!(ended, Ok(None)), "the hold did not end on the virtual clock");
+        assert_eq!(mock.waiting_polls(&arn), Some(0));
+    }
+}
