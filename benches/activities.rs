@@ -1,40 +1,45 @@
-//! Activity API benchmark: what held `GetActivityTask` polls cost a `tasktoken serve` process, and how fast a task reaches one.
+//! Activity API benchmark: what held `GetActivityTask` polls cost, and how fast a task reaches one.
 //!
 //! # Running it
 //!
 //! ```text
 //! cargo bench --bench activities
-//! TASKTOKEN_BENCH_POLLS=1000 TASKTOKEN_BENCH_SECS=2 TASKTOKEN_BENCH_ROUNDS=3 cargo bench --bench activities
+//! TASKTOKEN_BENCH_POLLS=1000 TASKTOKEN_BENCH_SECS=1.5 TASKTOKEN_BENCH_ROUNDS=5 cargo bench --bench activities
 //! ```
 //!
 //! | variable                      | default | meaning                                             |
 //! |-------------------------------|---------|-----------------------------------------------------|
 //! | `TASKTOKEN_BENCH_POLLS`       | 1000    | polls held at once (one TCP connection each)        |
-//! | `TASKTOKEN_BENCH_SECS`        | 2       | length of one heartbeat slice, in seconds           |
-//! | `TASKTOKEN_BENCH_ROUNDS`      | 3       | rounds of (no polls, polls held), at least 1        |
+//! | `TASKTOKEN_BENCH_SECS`        | 1.5     | length of one heartbeat slice, in seconds (<= 20)   |
+//! | `TASKTOKEN_BENCH_ROUNDS`      | 5       | rounds (none waiting, polls held, none), 1 to 20    |
 //! | `TASKTOKEN_BENCH_CONNECTIONS` | 32      | keep-alive connections sending heartbeats           |
 //!
 //! One `tasktoken serve --poll-hold 60` child on 127.0.0.1 (real clock), driven from this
-//! process. Every connect, request and wait has a timeout; the counts are fixed; the run
-//! takes about `ROUNDS * (2 * SECS + 3)` seconds.
+//! process, plus two short-lived fresh servers for comparison. Every connect, request and wait
+//! has a timeout and the counts are fixed: the run takes about `ROUNDS * (3 * SECS + 2)`
+//! seconds plus some 10 s. It stops with an error before starting if `ulimit -n` is below
+//! `POLLS + CONNECTIONS + 128`, and prints both processes' limits.
 //!
 //! # What it measures, in one run
 //!
-//! Each round has two heartbeat slices, one with no poll waiting and one with `POLLS` polls
-//! held on an activity (the order alternates from round to round). Polls are held by opening
-//! `POLLS` HTTP/1.1 connections that each send one `GetActivityTask` and wait for its answer;
-//! `GET /_mock/activities` must show exactly `POLLS` waiting before the slice starts. The polls
-//! are then released by scheduling `POLLS` tasks (`POST /_mock/tasks`), one after another.
+//! Polls are held by opening `POLLS` HTTP/1.1 connections that each send one
+//! `GetActivityTask` and wait for its answer; `GET /_mock/activities` must show exactly `POLLS`
+//! waiting, before and after the held slice. They are released by scheduling `POLLS` tasks
+//! (`POST /_mock/tasks`), one after another. After a warm-up, a first batch is held on the
+//! fresh server; then each round runs three heartbeat slices: none waiting, `POLLS` held, none.
 //!
 //! * **memory**: growth of the server's `VmRSS` from just before the polls are opened to when
-//!   all of them wait, divided by `POLLS` (includes the connection, its buffers, and allocator
-//!   slack). Target: at most 4 KB per held poll. The first round's figure is the cold one.
+//!   all of them wait, divided by `POLLS` (the connection, its buffers, the poll, allocator
+//!   slack). Target: at most 4 KB per held poll. Shown for the first batch on a fresh server
+//!   and for each round; beside them, on fresh servers prepared the same way, `POLLS`
+//!   connections that sent nothing and `POLLS` keep-alive connections after one heartbeat.
 //! * **heartbeat ratio**: `SendTaskHeartbeat` requests/s with the polls held over requests/s
-//!   with none, per round; the figure is the median. Target: at least 0.9.
-//! * **hand-off**: from just before a schedule request is sent to when the waiting poll's
-//!   whole answer has been received, for every task scheduled (`POLLS` per round, each going
-//!   to the longest-waiting poll). Target: p99 at most 5 ms. Each answer must carry the
-//!   scheduled token and input byte for byte, each poll exactly one task.
+//!   of both idle slices of the round together; the figure is the median. Target: at least 0.9.
+//! * **hand-off**: from just before a schedule request is sent to when the poll's whole answer
+//!   has been received: for every task that releases a batch (each goes to the longest-waiting
+//!   poll), and for 1,000 tasks to a single worker that polls again after each (each scheduled
+//!   once the control API shows it waiting). Target: p99 at most 5 ms. Every answer must carry
+//!   the scheduled token and input byte for byte, every poll exactly one task.
 //!
 //! The client, the server and anything else on the machine share its cores: the ratio is
 //! the figure to read; PASS/FAIL lines are informative, and the benchmark exits 0 either way
