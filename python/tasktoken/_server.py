@@ -289,20 +289,24 @@ class TasktokenServer:
         timeout_seconds: int | None = None,
         heartbeat_seconds: int | None = None,
         activity_arn: str | None = None,
-        input: JsonValue = None,
+        input: str | JsonValue = None,
         token_length: int | None = None,
         flow_name: str | None = None,
     ) -> dict[str, Any]:
         """Mints a task (`POST /_mock/tasks`); returns `{"taskToken": ..., "taskId": ...}`.
 
-        Only the arguments given are sent. `activity_arn` and `input` are passed through as
-        `activityArn` and `input` for the activity API (the mock rejects them until it has one).
+        Only the arguments given are sent. With `activity_arn` (an activity made by
+        `create_activity`) it schedules an activity task instead: queued on that activity, or
+        handed at once to the longest-waiting `GetActivityTask`; `input` is the JSON text the
+        worker receives byte for byte (default `"{}"`, at most 262144 UTF-8 bytes; anything
+        but a `str` is sent as `json.dumps(input)`), and the task's timeouts start when a
+        worker takes it. An unknown activity is a 404 `ControlError`.
         """
         fields = {
             "timeout_seconds": timeout_seconds,
             "heartbeat_seconds": heartbeat_seconds,
             "activity_arn": activity_arn,
-            "input": input,
+            "input": input if input is None or isinstance(input, str) else json.dumps(input),
             "token_length": token_length,
             "flow_name": flow_name,
         }
@@ -312,9 +316,56 @@ class TasktokenServer:
         return answer
 
     def task(self, task_id: str) -> dict[str, Any]:
-        """The task's state (`GET /_mock/tasks/{id}`): `status`, `output`, `error`, ..."""
+        """The task's state (`GET /_mock/tasks/{id}`): `status`, `output`, `error`, ...
+
+        An activity task adds `activityArn`, `input`, `delivered` (whether a worker took it)
+        and `workerName` (the `workerName` of the poll that took it, if it sent one).
+        """
         answer: dict[str, Any] = self._call("GET", "/_mock/tasks/" + quote(str(task_id), safe=""))
         return answer
+
+    def create_activity(self, name: str) -> dict[str, Any]:
+        """Creates the activity `name` (`POST /_mock/activities`), or returns the existing one.
+
+        Answers `{"activityArn", "name", "queuedTasks", "waitingPolls"}`; the ARN is
+        `arn:aws:states:us-east-1:123456789012:activity:<name>`. As `CreateActivity`, it is
+        idempotent by name; an invalid name is a 400 `ControlError`.
+        """
+        answer: dict[str, Any] = self._call("POST", "/_mock/activities", {"name": name})
+        return answer
+
+    def activities(self) -> list[dict[str, Any]]:
+        """Every activity (`GET /_mock/activities`), in creation order.
+
+        Each is `{"activityArn", "name", "queuedTasks", "waitingPolls"}`: tasks scheduled and
+        not yet taken, and `GetActivityTask` calls waiting for one now.
+        """
+        answer = self._call("GET", "/_mock/activities")
+        activities: list[dict[str, Any]] = answer["activities"]
+        return activities
+
+    def wait_for_polls(self, activity_arn: str, n: int = 1, timeout: float = 10.0) -> int:
+        """Waits until at least `n` `GetActivityTask` calls wait on `activity_arn`.
+
+        Reads `activities()` every 10 ms for at most `timeout` seconds of real time; returns
+        the `waitingPolls` seen. Raises `TasktokenError` when the activity does not exist or
+        the count stays below `n` (with the last count in the message). Use it before
+        scheduling a task that must be handed to a waiting worker, or before advancing the
+        clock past an idle poll's hold.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [a for a in self.activities() if a["activityArn"] == activity_arn]
+            if not found:
+                raise TasktokenError(f"no activity {activity_arn}")
+            waiting = int(found[0]["waitingPolls"])
+            if waiting >= n:
+                return waiting
+            if time.monotonic() >= deadline:
+                raise TasktokenError(
+                    f"{waiting} polls wait on {activity_arn} after {timeout} s, not {n}"
+                )
+            time.sleep(0.01)
 
     def delete_task(self, task_id: str) -> None:
         """Forgets a task (`DELETE /_mock/tasks/{id}`): its token then gets `TaskDoesNotExist`."""

@@ -64,3 +64,49 @@ def alibaba_callback_worker(client: Any, token: str, payload: dict[str, Any]) ->
         models.ReportTaskSucceededRequest(task_token=token, output=json.dumps(result))
     )
     return "succeeded"
+
+
+def activity_worker(
+    sfn: Any,
+    activity_arn: str,
+    worker_name: str,
+    *,
+    max_tasks: int,
+    keep_polling: Callable[[], bool] = lambda: True,
+) -> list[dict[str, Any]]:
+    """A Step Functions activity worker, written the way the AWS guides write one.
+
+    It long-polls `GetActivityTask` with its name, parses the task's input, sends a heartbeat
+    before each of the job's `steps` (`payload["steps"]`, default none), and reports success
+    with the job's result or failure with its error. It stops after `max_tasks` tasks, or
+    when `keep_polling()` turns false after an empty poll (the long poll ran out with no task).
+    Returns what it did, one record per task: `taskToken`, the raw `input`, `outcome`, and
+    the `output` it sent (or the `cause`).
+
+    `sfn` must be made with a read timeout above the service's 60 s hold, as the guides say
+    (`Config(read_timeout=70)`), or a long poll is cut off by the client.
+    """
+    done: list[dict[str, Any]] = []
+    while len(done) < max_tasks:
+        task = sfn.get_activity_task(activityArn=activity_arn, workerName=worker_name)
+        token = task.get("taskToken")
+        if not token:
+            # The poll ran out with no task: poll again, unless told to stop.
+            if not keep_polling():
+                break
+            continue
+        record: dict[str, Any] = {"taskToken": token, "input": task["input"]}
+        try:
+            payload = json.loads(task["input"])
+            for _ in range(int(payload.get("steps", 0))):
+                sfn.send_task_heartbeat(taskToken=token)
+            result = sum_job(payload)
+        except (JobFailed, ValueError) as e:
+            record.update(outcome="failed", cause=str(e))
+            sfn.send_task_failure(taskToken=token, error="JobFailed", cause=str(e))
+        else:
+            output = json.dumps(result, ensure_ascii=False)
+            record.update(outcome="succeeded", output=output)
+            sfn.send_task_success(taskToken=token, output=output)
+        done.append(record)
+    return done

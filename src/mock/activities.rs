@@ -183,6 +183,9 @@ impl Activities {
 
     /// A poll on `index`: the oldest deliverable queued task at once, or a place in line.
     pub(crate) fn poll(&self, mock: &Mock, index: usize) -> Result<Take, NoSuchActivity> {
+        // The hold runs from here, before the poll is counted waiting, so that a test which
+        // sees it waiting and then advances the clock by the hold ends it.
+        let since_ms = mock.clock().now_ms();
         let mut registry = self.lock();
         let next_waiter = registry.next_waiter;
         let activity = &mut registry.list[index];
@@ -205,6 +208,7 @@ impl Activities {
         Ok(Take::Wait(Waiting {
             place: Place { id: next_waiter, activity: index, registry: self.registry.clone() },
             receiver,
+            since_ms,
         }))
     }
 
@@ -309,15 +313,18 @@ pub(crate) struct Waiting {
     // which may hold an offer whose drop takes the lock again, is dropped.
     place: Place,
     receiver: oneshot::Receiver<Offer>,
+    /// When the poll got in line, on the mock's clock.
+    since_ms: u64,
 }
 
 impl Waiting {
-    /// Waits at most `hold` on the mock's clock (and at most `hold` of real time): the task
-    /// offered, or `None` when the hold ended or the activity was deleted.
+    /// Waits until `hold` after the poll got in line on the mock's clock (and at most `hold`
+    /// of real time): the task offered, or `None` when the hold ended or the activity was
+    /// deleted.
     pub(crate) async fn wait(mut self, mock: &Mock, hold: Duration) -> Option<Offer> {
         let clock = mock.clock();
         let until =
-            clock.now_ms().saturating_add(u64::try_from(hold.as_millis()).unwrap_or(u64::MAX));
+            self.since_ms.saturating_add(u64::try_from(hold.as_millis()).unwrap_or(u64::MAX));
         let virtual_hold = clock.reached(until);
         tokio::select! {
             offered = &mut self.receiver => return offered.ok(),
@@ -329,7 +336,7 @@ impl Waiting {
 
     /// Leaves the line now: an offer that raced the end of the hold is still taken.
     pub(crate) fn end(self) -> Option<Offer> {
-        let Waiting { place, mut receiver } = self;
+        let Waiting { place, mut receiver, .. } = self;
         drop(place);
         receiver.try_recv().ok()
     }
@@ -471,5 +478,29 @@ impl hyper::body::Body for AnswerBody {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         hyper::body::SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MockConfig;
+
+    /// A poll counted waiting, then the virtual clock moved by the hold before the poll's
+    /// wait began: the hold still runs from when it got in line, so it ends at once.
+    #[tokio::test]
+    async fn the_hold_runs_from_when_the_poll_got_in_line() {
+        let hold = Duration::from_secs(60);
+        let mock = Mock::new(MockConfig::default().poll_hold(hold)).unwrap();
+        let arn = mock.create_activity("held").unwrap().activity_arn;
+        let (index, _) = mock.inner.activities.resolve(&arn).unwrap();
+        let Take::Wait(waiting) = mock.inner.activities.poll(&mock, index).unwrap() else {
+            panic!("no task is queued, so the poll must wait");
+        };
+        assert_eq!(mock.waiting_polls(&arn), Some(1));
+        mock.advance_clock(hold).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(5), waiting.wait(&mock, hold)).await;
+        assert!(matches!(ended, Ok(None)), "the hold did not end on the virtual clock");
+        assert_eq!(mock.waiting_polls(&arn), Some(0));
     }
 }
