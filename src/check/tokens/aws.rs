@@ -173,6 +173,8 @@ pub(super) struct AwsSource {
     endpoint: String,
     /// State machine ARNs by (timeout, heartbeat).
     machines: tokio::sync::Mutex<HashMap<DeadlinePair, String>>,
+    /// State machines running another activity (a check's own), by its ARN.
+    activity_machines: tokio::sync::Mutex<HashMap<String, String>>,
     /// Tokens received but not yet claimed, by nonce. Held while polling, so one mint polls at
     /// a time and the others find their tokens here.
     mailbox: tokio::sync::Mutex<HashMap<String, String>>,
@@ -229,6 +231,7 @@ impl AwsSource {
             stem,
             endpoint,
             machines: Default::default(),
+            activity_machines: Default::default(),
             mailbox: Default::default(),
             executions: Mutex::new(Vec::new()),
             spare: Mutex::new(None),
@@ -258,6 +261,47 @@ impl AwsSource {
             .to_owned();
         machines.insert((timeout, heartbeat), arn.clone());
         Ok(arn)
+    }
+
+    /// Starts an execution whose one Task runs the activity `arn` with `input` as its state
+    /// input: a task on that activity for a check's own pollers. The token is not known
+    /// until a poll delivers it (`LiveToken::token` is empty); the task id is the execution.
+    pub(super) async fn schedule(
+        &self,
+        arn: &str,
+        input: &str,
+    ) -> Result<LiveToken, AwsSourceError> {
+        let machine = {
+            let mut machines = self.activity_machines.lock().await;
+            match machines.get(arn) {
+                Some(m) => m.clone(),
+                None => {
+                    let n = machines.len();
+                    let body = json!({
+                        "name": format!("{}-a{n}", self.stem),
+                        "definition": definition(AwsKind::Activity, arn, None, None).to_string(),
+                        "roleArn": ROLE_ARN,
+                        "type": "STANDARD"
+                    });
+                    let v =
+                        self.api.call(Service::StepFunctions, "CreateStateMachine", body).await?;
+                    let m = v["stateMachineArn"]
+                        .as_str()
+                        .ok_or_else(|| missing("CreateStateMachine", "stateMachineArn", &v))?
+                        .to_owned();
+                    machines.insert(arn.to_owned(), m.clone());
+                    m
+                }
+            }
+        };
+        let name = format!("tt-{}", uuid::Uuid::new_v4().simple());
+        let body = json!({"stateMachineArn": machine, "name": name, "input": input});
+        let v = self.api.call(Service::StepFunctions, "StartExecution", body).await?;
+        let execution = v["executionArn"].as_str().map(str::to_owned);
+        if let Some(arn) = &execution {
+            self.executions.lock().unwrap_or_else(|e| e.into_inner()).push(arn.clone());
+        }
+        Ok(LiveToken { token: String::new(), task_id: execution })
     }
 
     /// Starts an execution and waits for its token, all within [`AWS_MINT_TIMEOUT`].
@@ -387,8 +431,9 @@ impl AwsSource {
             let _ = self.api.call(Service::StepFunctions, "StopExecution", body).await;
         }
         self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let machines: Vec<String> =
+        let mut machines: Vec<String> =
             self.machines.lock().await.drain().map(|(_, arn)| arn).collect();
+        machines.extend(self.activity_machines.lock().await.drain().map(|(_, arn)| arn));
         let mut failures = Vec::new();
         for arn in machines {
             let body = json!({"stateMachineArn": arn});

@@ -17,6 +17,7 @@ pub(super) async fn capabilities(source: &TokenSource) -> Result<Capabilities, S
         advance_clock: clock["mode"] == "virtual",
         cheap: true,
         activity_tasks: activities && source.provider == Provider::Aws,
+        verbatim_input: true,
     })
 }
 

@@ -89,8 +89,11 @@ pub struct Capabilities {
     pub advance_clock: bool,
     /// Mint many tokens cheaply (property checks consume one or more per case).
     pub cheap: bool,
-    /// Schedule tasks with a given input on an activity, and count the polls waiting on it.
+    /// Schedule tasks with a given input on an activity.
     pub activity_tasks: bool,
+    /// Scheduled activity inputs arrive byte for byte (the mock's control API); through a
+    /// state machine they arrive as the same JSON value, serialised again.
+    pub verbatim_input: bool,
 }
 
 /// A task to mint.
@@ -222,7 +225,8 @@ impl TokenSource {
                     deadlines: true,
                     advance_clock: false,
                     cheap: false,
-                    activity_tasks: false,
+                    activity_tasks: kind == AwsKind::Activity,
+                    verbatim_input: false,
                 };
             }
         }
@@ -269,11 +273,15 @@ impl TokenSource {
     }
 
     /// Schedules a task with `input` on the activity `arn` (sources with
-    /// [`Capabilities::activity_tasks`]); its token and task id.
+    /// [`Capabilities::activity_tasks`]); its token (empty where only a poll learns it, as
+    /// through a state machine) and task id.
     pub async fn schedule(&self, arn: &str, input: &str) -> Result<LiveToken, SourceError> {
         match &self.backend {
             Backend::Mock if self.capabilities.activity_tasks => {
                 mock::schedule(self, arn, input).await
+            }
+            Backend::Aws(aws) if self.capabilities.activity_tasks => {
+                aws.schedule(arn, input).await.map_err(|e| self.error(e.to_string()))
             }
             _ => Err(self.error("this source cannot schedule activity tasks".into())),
         }
