@@ -10,6 +10,7 @@ mod control;
 mod deadline;
 mod faults;
 mod journal;
+mod linger;
 mod providers;
 #[cfg(feature = "wiremock")]
 mod respond;
