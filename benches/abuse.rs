@@ -1,6 +1,6 @@
 //! Abuse bench: a `tasktoken serve` process under hostile clients (huge bodies, slow clients, idle-connection floods, task floods) must stay bounded in memory and keep serving a normal client.
 //!
-//! Run: `cargo bench --bench abuse` (release build; then about a minute on 2 cores). Outside the
+//! Run: `cargo bench --bench abuse` (release build; then a few minutes on 2 cores). Outside the
 //! default test run. Everything goes to 127.0.0.1; every loop is bounded in count and time;
 //! every socket is closed and the server is stopped (SIGTERM, then a wait) at the end, on
 //! failure too.
