@@ -1,6 +1,6 @@
 //! Abuse bench: a `tasktoken serve` process under hostile clients (huge bodies, slow clients, idle-connection floods, task floods) must stay bounded in memory and keep serving a normal client.
 //!
-//! Run: `cargo bench --bench abuse` (release build; then about 35 s on 2 cores). Outside the
+//! Run: `cargo bench --bench abuse` (release build; then a few minutes on 2 cores). Outside the
 //! default test run. Everything goes to 127.0.0.1; every loop is bounded in count and time;
 //! every socket is closed and the server is stopped (SIGTERM, then a wait) at the end, on
 //! failure too.
@@ -10,11 +10,16 @@
 //! `/proc/<pid>/status` is the server's alone) and runs, one after the other (each server is
 //! stopped with SIGTERM and must exit 0):
 //!
-//! 1. **100 MB bodies**: AWS `SendTaskSuccess` and Alibaba `ReportTaskSucceeded`, each with a
-//!    `Content-Length` of 104857600 and chunked, streamed in 64 KiB chunks until the server
-//!    answers or closes: AWS must answer 413 `HTTP content length exceeded 1049600 bytes.`,
-//!    Alibaba 400 `EntityTooLarge`, and the peak RSS may grow by less than 8 MiB (half the
-//!    16 MiB the server drains: the drained bytes must not be kept).
+//! 1. **Oversized bodies**: the 64 cases of `common/bodies.rs` (2 / 20 / 100 / 500 MB; AWS
+//!    `SendTaskSuccess` and Alibaba `ReportTaskSucceeded`; `Content-Length` and chunked; with
+//!    and without `Expect: 100-continue`; a blocking client that writes its whole body before
+//!    reading, as Python's `http.client` does, and a streaming one that reads as it writes),
+//!    one at a time: every client must read AWS's 413 `HTTP content length exceeded 1049600
+//!    bytes.` or Alibaba's 400 `EntityTooLarge`, with no `100 Continue` before it for a
+//!    declared length; a blocking client must get its whole body out (the server discards it
+//!    in a lingering close); the server's peak RSS may grow by at most 2 MB per case (after
+//!    one unmeasured warm-up pass over the 2 MB cases, whose growth is printed); its CPU time
+//!    per case (the discarding included) is reported in a table of its own.
 //! 2. **Slow clients**: a request head at one byte a second must be closed after the 5 s
 //!    header timeout; a body at one byte a second after a complete head must get 408 and a
 //!    close after the 5 s body timeout.
@@ -61,6 +66,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use common::bodies::{self, Case, Outcome};
 use common::{rss_kb, ServeProcess};
 
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -68,11 +74,10 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_CONNECTIONS: usize = 12_000;
 const MAX_TASKS: u64 = 300_000;
 
-/// The abusive body: 100 MiB, sent in 64 KiB chunks.
-const BIG_BODY: u64 = 100 * 1024 * 1024;
-const CHUNK: usize = 64 * 1024;
-/// Peak RSS growth allowed while a big body is refused: half the server's 16 MiB drain.
-const BIG_BODY_GROWTH_KB: u64 = 8 * 1024;
+/// The oversized bodies, each posted by every client of `common::bodies`.
+const BODY_SIZES: [u64; 4] = [2 * bodies::MB, 20 * bodies::MB, 100 * bodies::MB, 500 * bodies::MB];
+/// Peak RSS growth allowed while one oversized body is refused.
+const BODY_GROWTH_KB: u64 = 2 * 1024;
 const AWS_TOO_LARGE: &str = tasktoken::contract::aws::TOO_LARGE_BODY;
 const ALI_TOO_LARGE: &str = tasktoken::contract::alibaba::ENTITY_TOO_LARGE.code;
 
@@ -628,128 +633,171 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// Scenario 1: 100 MB bodies
+// Scenario 1: oversized bodies
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy)]
-enum Api {
-    Aws,
-    Alibaba,
+/// CPU time (user + system) of process `pid` so far, from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32, ticks_per_second: u64) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) close with ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    Duration::from_micros(ticks * 1_000_000 / ticks_per_second.max(1))
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Framing {
-    Length,
-    Chunked,
+/// Clock ticks per second of `/proc` times (`getconf CLK_TCK`; 100 if that fails).
+fn clock_ticks() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100)
 }
 
-/// The head of a completion carrying a 100 MB body.
-fn big_head(api: Api, framing: Framing, addr: SocketAddr) -> String {
-    let framing = match framing {
-        Framing::Length => format!("Content-Length: {BIG_BODY}"),
-        Framing::Chunked => "Transfer-Encoding: chunked".to_owned(),
-    };
-    match api {
-        Api::Aws => format!(
-            "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AWSStepFunctions.SendTaskSuccess\r\n\
-             Content-Type: application/x-amz-json-1.0\r\n{framing}\r\n\r\n"
-        ),
-        Api::Alibaba => format!(
-            "POST /?Action=ReportTaskSucceeded&Version=2019-03-15&Format=json&TaskToken=abuse HTTP/1.1\r\n\
-             Host: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n{framing}\r\n\r\n"
-        ),
+/// One case of the oversized-body matrix, measured.
+struct BodyCase {
+    case: Case,
+    outcome: Outcome,
+    verdict: Result<(), String>,
+    /// Peak RSS during the case minus RSS before it, in kB.
+    growth_kb: u64,
+    /// The server's CPU time over the case, its lingering close included.
+    cpu: Duration,
+    /// Whether the server let go of the connection within the bound of a lingering close.
+    settled: bool,
+}
+
+impl BodyCase {
+    fn passed(&self) -> bool {
+        self.verdict.is_ok() && self.growth_kb <= BODY_GROWTH_KB && self.settled
     }
 }
 
-/// Streams a 100 MB body as fast as the socket takes it, stopping when the server answers,
-/// closes, or stalls the writes for 10 s. Returns the answer and the body bytes sent.
-async fn stream_big_body(
-    addr: SocketAddr,
-    head: &str,
-    framing: Framing,
-) -> Result<(Answer, u64, String), String> {
-    let stream = connect(addr).await?;
-    let started = Instant::now();
-    let (reader, mut writer) = stream.into_split();
-    let (first_tx, mut first_rx) = oneshot::channel();
-    let reading =
-        tokio::spawn(read_answer(reader, started + Duration::from_secs(60), Some(first_tx)));
-    let chunk = match framing {
-        Framing::Length => vec![b'x'; CHUNK],
-        Framing::Chunked => [format!("{CHUNK:x}\r\n").as_bytes(), &[b'x'; CHUNK], b"\r\n"].concat(),
-    };
-    let mut sent = 0u64;
-    let stopped = match writer.write_all(head.as_bytes()).await {
-        Err(e) => format!("head not sent: {e}"),
-        Ok(()) => loop {
-            if sent >= BIG_BODY {
-                if let Framing::Chunked = framing {
-                    let _ = writer.write_all(b"0\r\n\r\n").await;
-                }
-                break "whole body sent".to_owned();
-            }
-            tokio::select! {
-                biased;
-                _ = &mut first_rx => break "server answered or closed".to_owned(),
-                written = tokio::time::timeout(Duration::from_secs(10), writer.write_all(&chunk)) => match written {
-                    Ok(Ok(())) => sent += CHUNK as u64,
-                    Ok(Err(e)) => break format!("write failed: {:?}", e.kind()),
-                    Err(_) => break "writes stalled for 10 s".to_owned(),
-                },
-            }
-        },
-    };
-    let answer = tokio::time::timeout(Duration::from_secs(70), reading)
-        .await
-        .map_err(|_| "the reader did not end".to_owned())?
-        .map_err(|e| e.to_string())?;
-    Ok((answer, sent, stopped))
+/// Runs the whole matrix, one case at a time, with the normal client probing throughout.
+async fn oversized_bodies(server: &Server) -> (Row, Vec<BodyCase>) {
+    let cases = Case::matrix(&BODY_SIZES);
+    let row = Row::new(
+        format!(
+            "1 oversized bodies: {} cases (2 / 20 / 100 / 500 MB, AWS and Alibaba, Content-Length \
+             and chunked, with and without Expect, blocking and streaming clients)",
+            cases.len()
+        ),
+        format!(
+            "every client reads 413 \"{AWS_TOO_LARGE}\" / 400 {ALI_TOO_LARGE}; no 100 Continue \
+             for a declared length; a blocking client writes its whole body; RSS growth <= {} MB \
+             per case; CPU time reported (table below)",
+            BODY_GROWTH_KB / 1024
+        ),
+    );
+    let ticks = clock_ticks();
+    // A warm-up pass, unmeasured: the first connections touch memory that stays (worker
+    // stacks, hyper's buffers, the allocator's arenas) and would read as the first case's.
+    let warm_from = server.rss_kb();
+    let addr = server.addr;
+    let warm_up = tokio::task::spawn_blocking(move || {
+        Case::matrix(&[BODY_SIZES[0]])
+            .iter()
+            .filter(|case| bodies::run(addr, case, Duration::from_secs(60)).verdict(case).is_ok())
+            .count()
+    })
+    .await
+    .unwrap_or_default();
+    let _ = server.settle(Duration::from_secs(35)).await;
+    let warm_growth = server.rss_kb().saturating_sub(warm_from);
+    println!(
+        "  warm-up: the {} cases of {} MB once, unmeasured ({warm_up} read the refusal); RSS +{warm_growth} kB",
+        Case::matrix(&[BODY_SIZES[0]]).len(),
+        BODY_SIZES[0] / bodies::MB
+    );
+    let measure = Measure::start(server, true);
+    let mut measured = Vec::with_capacity(cases.len());
+    for case in cases {
+        let before = server.rss_kb();
+        let cpu_before = cpu_time(server.pid, ticks);
+        let watch = RssWatch::start(server.pid);
+        let addr = server.addr;
+        let outcome =
+            tokio::task::spawn_blocking(move || bodies::run(addr, &case, Duration::from_secs(60)))
+                .await
+                .unwrap_or_default();
+        // The client has closed: the lingering close ends at its end of stream. The normal
+        // client holds one connection of its own at times (its runtime closes it at its next
+        // probe), hence the one allowed.
+        let settled = server.settle_to(Duration::from_secs(35), 1).await;
+        let peak = watch.finish();
+        let cpu = cpu_time(server.pid, ticks).saturating_sub(cpu_before);
+        let verdict = outcome.verdict(&case);
+        let growth_kb = peak.saturating_sub(before);
+        let body = BodyCase { case, outcome, verdict, growth_kb, cpu, settled };
+        println!(
+            "  {:?} {}: {}; RSS +{} kB; CPU {}",
+            if body.passed() { Verdict::Pass } else { Verdict::Fail },
+            case.label(),
+            body.outcome.describe(),
+            body.growth_kb,
+            ms(body.cpu)
+        );
+        measured.push(body);
+    }
+    let (rss, normal) = measure.finish(server).await;
+    let passed = measured.iter().filter(|b| b.passed()).count();
+    let worst_growth = measured.iter().map(|b| b.growth_kb).max().unwrap_or(0);
+    let cpu: Duration = measured.iter().map(|b| b.cpu).sum();
+    let worst_cpu = measured.iter().max_by_key(|b| b.cpu);
+    let slowest = measured.iter().filter_map(|b| b.outcome.answered_after).max();
+    let got = format!(
+        "{passed} of {} passed; RSS growth per case at most {:.1} MB (all cases: +{:.1} MB, \
+         after a warm-up pass of +{:.1} MB); server CPU {} in all, at most {} ({}); every \
+         answer within {}",
+        measured.len(),
+        worst_growth as f64 / 1024.0,
+        rss.growth_kb() as f64 / 1024.0,
+        warm_growth as f64 / 1024.0,
+        secs(cpu),
+        worst_cpu.map_or("-".to_owned(), |b| ms(b.cpu)),
+        worst_cpu.map_or("-".to_owned(), |b| b.case.label()),
+        slowest.map_or("-".to_owned(), secs),
+    );
+    let ok = passed == measured.len();
+    (row.judged(got, rss, &normal, ok), measured)
 }
 
-async fn big_body(server: &Server, api: Api, framing: Framing) -> Row {
-    let (scenario, expected) = match (api, framing) {
-        (Api::Aws, Framing::Length) => {
-            ("1a 100 MB body, AWS, Content-Length", format!("413 {AWS_TOO_LARGE:?}"))
-        }
-        (Api::Alibaba, Framing::Length) => {
-            ("1b 100 MB body, Alibaba, Content-Length", format!("400 JSON Code {ALI_TOO_LARGE}"))
-        }
-        (Api::Aws, Framing::Chunked) => {
-            ("1c 100 MB body, AWS, chunked", format!("413 {AWS_TOO_LARGE:?}"))
-        }
-        (Api::Alibaba, Framing::Chunked) => {
-            ("1d 100 MB body, Alibaba, chunked", format!("400 JSON Code {ALI_TOO_LARGE}"))
-        }
-    };
-    let row =
-        Row::new(scenario, format!("{expected}; RSS growth < {} MB", BIG_BODY_GROWTH_KB / 1024));
-    let measure = Measure::start(server, true);
-    let started = Instant::now();
-    let outcome = stream_big_body(server.addr, &big_head(api, framing, server.addr), framing).await;
-    let (rss, normal) = measure.finish(server).await;
-    let (answer, sent, stopped) = match outcome {
-        Ok(o) => o,
-        Err(e) => return row.judged(e, rss, &normal, false),
-    };
-    let answered = match answer.response() {
-        Some((status, body)) => match api {
-            Api::Aws => status == 413 && body == AWS_TOO_LARGE,
-            Api::Alibaba => {
-                let v: Value = serde_json::from_str(&body).unwrap_or_default();
-                status == 400 && v["Code"] == ALI_TOO_LARGE
-            }
-        },
-        None => false,
-    };
-    let got = format!(
-        "{}; answered after {} with {:.1} MB sent ({stopped}); RSS +{:.1} MB",
-        answer.describe(),
-        answer.first_byte.map_or("-".to_owned(), |t| secs(t - started)),
-        sent as f64 / 1048576.0,
-        rss.growth_kb() as f64 / 1024.0,
+/// The per-case table of scenario 1.
+fn print_body_table(cases: &[BodyCase]) {
+    println!(
+        "| {:<38} | {:<44} | {:>8} | {:>9} | {:>10} | {:>9} | {:<6} |",
+        "case", "answer read", "sent MB", "answer s", "RSS +kB", "CPU ms", "result"
     );
-    let ok = answered && rss.growth_kb() < BIG_BODY_GROWTH_KB;
-    row.judged(got, rss, &normal, ok)
+    println!("|{}|", [40, 46, 10, 11, 12, 11, 8].map(|w| "-".repeat(w)).join("|"));
+    for b in cases {
+        let answer = match (&b.verdict, b.outcome.final_response()) {
+            (Ok(()), Some((status, body))) => {
+                let what = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v["Code"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| clip(&body, 40));
+                let interim = if b.outcome.interim_100() { " (after 100)" } else { "" };
+                format!("{status} {what}{interim}")
+            }
+            (Err(e), _) => clip(e, 44),
+            (Ok(()), None) => "?".to_owned(),
+        };
+        println!(
+            "| {:<38} | {:<44} | {:>8.1} | {:>9} | {:>10} | {:>9.1} | {:<6} |",
+            b.case.label(),
+            answer,
+            b.outcome.sent as f64 / bodies::MB as f64,
+            b.outcome.answered_after.map_or("-".to_owned(), |t| format!("{:.3}", t.as_secs_f64())),
+            b.growth_kb,
+            b.cpu.as_secs_f64() * 1000.0,
+            if b.passed() { "PASS" } else { "FAIL" },
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1164,17 +1212,12 @@ async fn abuse_scenarios(
     idle: usize,
     cap_fits: bool,
     rows: &mut Vec<Row>,
+    body_cases: &mut Vec<BodyCase>,
 ) -> bool {
-    let big = [
-        (Api::Aws, Framing::Length),
-        (Api::Alibaba, Framing::Length),
-        (Api::Aws, Framing::Chunked),
-        (Api::Alibaba, Framing::Chunked),
-    ];
-    for (api, framing) in big {
-        if !record(rows, big_body(server, api, framing).await, server) {
-            return false;
-        }
+    let (row, bodies) = oversized_bodies(server).await;
+    *body_cases = bodies;
+    if !record(rows, row, server) {
+        return false;
     }
     if !record(rows, slow_head(server).await, server)
         || !record(rows, slow_body(server).await, server)
@@ -1215,6 +1258,7 @@ fn main() {
         .build()
         .expect("a runtime");
     let mut rows = Vec::new();
+    let mut body_cases = Vec::new();
     let mut stops = Vec::new();
     // Scenarios 1 to 3 on one server; 4 on a fresh one, so that its memory per task is the
     // tasks' own (the allocator keeps what scenario 3's connections freed, and would hand it
@@ -1239,7 +1283,7 @@ fn main() {
         let alive = if flood {
             runtime.block_on(async { record(&mut rows, task_flood(&server).await, &server) })
         } else {
-            runtime.block_on(abuse_scenarios(&server, idle, cap_fits, &mut rows))
+            runtime.block_on(abuse_scenarios(&server, idle, cap_fits, &mut rows, &mut body_cases))
         };
         if !alive {
             let mut row = Row::new("server process", "alive through every scenario");
@@ -1251,6 +1295,8 @@ fn main() {
     }
     // Dropping the runtime drops every task still holding a socket.
     drop(runtime);
+    println!();
+    print_body_table(&body_cases);
     println!();
     print_table(&rows);
     let failed = rows.iter().filter(|r| r.verdict == Verdict::Fail).count();

@@ -1,9 +1,11 @@
-//! What the benches share: a `tasktoken serve` child process and the resident-memory reader.
+//! What the benches share: a `tasktoken serve` child process, the RSS reader, the body clients.
 //!
 //! Each bench includes this file with `mod common;`, so each compiles its own copy and uses
 //! only part of it (`throughput` runs the mock in process and needs only [`rss_kb`]); hence
 //! the `dead_code` allowance below.
 #![allow(dead_code)]
+
+pub mod bodies;
 
 use std::fmt;
 use std::io::{BufRead, BufReader};
@@ -127,9 +129,15 @@ impl ServeProcess {
 
     /// Waits (bounded) until the server holds no more connections than when it started.
     pub async fn settle(&self, within: Duration) -> bool {
+        self.settle_to(within, 0).await
+    }
+
+    /// Waits (bounded) until the server holds at most `extra` connections more than when it
+    /// started (a prober's own connection, say).
+    pub async fn settle_to(&self, within: Duration, extra: usize) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         while tokio::time::Instant::now() < deadline {
-            if self.open_fds() <= self.idle_fds {
+            if self.open_fds() <= self.idle_fds + extra {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -3,11 +3,12 @@
 //! RPC v1 is what the `fnf` SDKs send by default: the signature is a parameter computed over
 //! every other parameter, query and form body alike. ACS3 is what a client forced onto the V3
 //! path sends: an `Authorization` header over the method, path, query, chosen headers and a
-//! SHA-256 of the body. Both are checked in constant time; neither remembers nonces (replay
-//! protection is out of scope for a mock).
+//! SHA-256 of the body. Both are checked in constant time. [`verify_once`] adds replay
+//! protection with a caller's [`Nonces`]: a valid signature whose nonce was already used with
+//! the same AccessKey ID within the window is refused.
 //!
 //! The checks run in this order: missing signing parameters, signature method, access key,
-//! clock skew, signature.
+//! clock skew, signature, nonce (only a request that verifies uses up its nonce).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -21,6 +22,7 @@ use std::time::SystemTime;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 
+use super::nonces::Nonces;
 use super::{format_unix, parse_exact, skew, unix_seconds, KeyPair, Keys, SignError, Skew};
 
 /// The RPC v1 `SignatureMethod` accepted.
@@ -70,6 +72,62 @@ pub enum AlibabaAuthError {
     /// as `SignatureNotMatch`, so it displays that message.
     #[error("The request signature we calculated does not match the signature you provided. Check your access key and signing method.")]
     UnsupportedSignatureMethod(String),
+    /// A valid signature whose nonce (`SignatureNonce`, `x-acs-signature-nonce`) was already
+    /// used with the same AccessKey ID within the window: `SignatureNonceUsed` (400), the
+    /// gateway's answer to a replay.
+    #[error("Specified signature nonce was used already.")]
+    SignatureNonceUsed,
+}
+
+/// What a verified signature vouches for: who signed, with which nonce, when.
+struct Signed<'a> {
+    access_key_id: &'a str,
+    nonce: &'a str,
+    /// Unix seconds.
+    signed_at: i64,
+}
+
+/// Strict mode's check of a buffered request: [`verify_acs3`] if it carries an ACS3
+/// `Authorization` header, else [`verify_rpc`] over `params` (all its parameters, query and
+/// form merged); then the nonce, claimed in `nonces` once the signature verified, so that the
+/// same signed request sent again within the window is [`AlibabaAuthError::SignatureNonceUsed`].
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use tasktoken::auth::alibaba::{self, AlibabaAuthError};
+/// use tasktoken::auth::nonces::Nonces;
+/// use tasktoken::auth::{KeyPair, Keys};
+///
+/// let request = http::Request::post("/?Action=ReportTaskSucceeded&Version=2019-03-15")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .body(bytes::Bytes::from_static(b"TaskToken=t&Output=1"))
+///     .unwrap();
+/// let key = KeyPair::new("LTAIexample", "secret");
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+/// let signed = alibaba::sign_request(request, &key, now).unwrap();
+/// let params = tasktoken::wire::alibaba::parse_params(&signed).unwrap();
+/// let (keys, nonces) = (Keys::new([key]), Nonces::default());
+/// assert_eq!(alibaba::verify_once(&signed, &params.0, &keys, &nonces, now), Ok(()));
+/// assert_eq!(
+///     alibaba::verify_once(&signed, &params.0, &keys, &nonces, now + Duration::from_secs(60)),
+///     Err(AlibabaAuthError::SignatureNonceUsed)
+/// );
+/// ```
+pub fn verify_once<K: AsRef<str>, V: AsRef<str>>(
+    request: &http::Request<Bytes>,
+    params: &[(K, V)],
+    keys: &Keys,
+    nonces: &Nonces,
+    now: SystemTime,
+) -> Result<(), AlibabaAuthError> {
+    let signed = if is_acs3(request) {
+        check_acs3(request, keys, now)?
+    } else {
+        check_rpc(request.method().as_str(), params, keys, now)?
+    };
+    nonces
+        .claim(signed.access_key_id, signed.nonce, signed.signed_at, unix_seconds(now))
+        .map_err(|_| AlibabaAuthError::SignatureNonceUsed)
 }
 
 /// RPC v1: `params` are ALL request parameters, query and form-urlencoded body merged, already
@@ -112,6 +170,16 @@ pub fn verify_rpc<K: AsRef<str>, V: AsRef<str>>(
     keys: &Keys,
     now: SystemTime,
 ) -> Result<(), AlibabaAuthError> {
+    check_rpc(method, params, keys, now).map(|_| ())
+}
+
+/// [`verify_rpc`], returning what the signature vouches for.
+fn check_rpc<'p, K: AsRef<str>, V: AsRef<str>>(
+    method: &str,
+    params: &'p [(K, V)],
+    keys: &Keys,
+    now: SystemTime,
+) -> Result<Signed<'p>, AlibabaAuthError> {
     let get = |name: &str| {
         params.iter().find(|(key, _)| key.as_ref() == name).map(|(_, value)| value.as_ref())
     };
@@ -121,7 +189,7 @@ pub fn verify_rpc<K: AsRef<str>, V: AsRef<str>>(
     let signature = required("Signature")?;
     let access_key_id = required("AccessKeyId")?;
     let timestamp = required("Timestamp")?;
-    required("SignatureNonce")?;
+    let nonce = required("SignatureNonce")?;
     for (name, accepted) in
         [("SignatureMethod", RPC_SIGNATURE_METHOD), ("SignatureVersion", RPC_SIGNATURE_VERSION)]
     {
@@ -135,12 +203,13 @@ pub fn verify_rpc<K: AsRef<str>, V: AsRef<str>>(
     let secret = keys
         .secret(access_key_id)
         .ok_or_else(|| AlibabaAuthError::InvalidAccessKeyId(access_key_id.to_owned()))?;
-    check_clock(timestamp, now)?;
+    let signed_at = check_clock(timestamp, now)?;
 
     let sent = BASE64.decode(signature).map_err(|_| AlibabaAuthError::SignatureNotMatch)?;
     rpc_mac(method, params, secret)
         .and_then(|mac| mac.verify_slice(&sent).ok())
-        .ok_or(AlibabaAuthError::SignatureNotMatch)
+        .ok_or(AlibabaAuthError::SignatureNotMatch)?;
+    Ok(Signed { access_key_id, nonce, signed_at })
 }
 
 /// Signs params with RPC v1 and returns the `Signature` value (base64 of the HMAC-SHA1), for
@@ -308,6 +377,15 @@ pub fn verify_acs3(
     keys: &Keys,
     now: SystemTime,
 ) -> Result<(), AlibabaAuthError> {
+    check_acs3(request, keys, now).map(|_| ())
+}
+
+/// [`verify_acs3`], returning what the signature vouches for.
+fn check_acs3<'r>(
+    request: &'r http::Request<Bytes>,
+    keys: &Keys,
+    now: SystemTime,
+) -> Result<Signed<'r>, AlibabaAuthError> {
     let header =
         request.headers().get(AUTHORIZATION).ok_or(AlibabaAuthError::Missing("Authorization"))?;
     let header = std::str::from_utf8(header.as_bytes())
@@ -333,16 +411,16 @@ pub fn verify_acs3(
     let date = header_str(request, "x-acs-date")
         .filter(|date| !date.is_empty())
         .ok_or(AlibabaAuthError::Missing("x-acs-date"))?;
-    if header_str(request, "x-acs-signature-nonce").is_none_or(str::is_empty) {
-        return Err(AlibabaAuthError::Missing("x-acs-signature-nonce"));
-    }
+    let nonce = header_str(request, "x-acs-signature-nonce")
+        .filter(|nonce| !nonce.is_empty())
+        .ok_or(AlibabaAuthError::Missing("x-acs-signature-nonce"))?;
     if algorithm != ACS3_ALGORITHM {
         return Err(AlibabaAuthError::UnsupportedSignatureMethod(algorithm.to_owned()));
     }
     let secret = keys
         .secret(credential)
         .ok_or_else(|| AlibabaAuthError::InvalidAccessKeyId(credential.to_owned()))?;
-    check_clock(date, now)?;
+    let signed_at = check_clock(date, now)?;
 
     let payload_hash = hex::encode(Sha256::digest(request.body()));
     if header_str(request, "x-acs-content-sha256").is_some_and(|claimed| claimed != payload_hash) {
@@ -360,7 +438,8 @@ pub fn verify_acs3(
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         .map_err(|_| AlibabaAuthError::SignatureNotMatch)?;
     mac.update(string_to_sign.as_bytes());
-    mac.verify_slice(&sent).map_err(|_| AlibabaAuthError::SignatureNotMatch)
+    mac.verify_slice(&sent).map_err(|_| AlibabaAuthError::SignatureNotMatch)?;
+    Ok(Signed { access_key_id: credential, nonce, signed_at })
 }
 
 /// The ACS3 canonical request, or `None` when a signed header is absent or not UTF-8.
@@ -419,8 +498,9 @@ fn rpc_mac<K: AsRef<str>, V: AsRef<str>>(
     Some(mac)
 }
 
-/// Refuses a `Timestamp` / `x-acs-date` that is malformed or more than 15 minutes from `now`.
-fn check_clock(request_time: &str, now: SystemTime) -> Result<(), AlibabaAuthError> {
+/// Refuses a `Timestamp` / `x-acs-date` that is malformed or more than 15 minutes from `now`;
+/// returns it in Unix seconds.
+fn check_clock(request_time: &str, now: SystemTime) -> Result<i64, AlibabaAuthError> {
     let now = unix_seconds(now);
     let skewed = |request_time: String| AlibabaAuthError::RequestTimeTooSkewed {
         request_time,
@@ -428,7 +508,7 @@ fn check_clock(request_time: &str, now: SystemTime) -> Result<(), AlibabaAuthErr
     };
     let at = parse_exact(request_time, TIMESTAMP).ok_or_else(|| skewed(request_time.to_owned()))?;
     match skew(at, now) {
-        Skew::Within => Ok(()),
+        Skew::Within => Ok(at),
         Skew::TooOld | Skew::TooNew => Err(skewed(format_unix(at, TIMESTAMP))),
     }
 }

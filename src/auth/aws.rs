@@ -19,9 +19,13 @@
 //! 5. an algorithm other than `AWS4-HMAC-SHA256`, a credential without exactly five
 //!    `/`-separated parts → `Incomplete`;
 //! 6. a scope for another service, terminator or day → `BadSignature` (the real service sends
-//!    `InvalidSignatureException` with a more specific message there);
+//!    `InvalidSignatureException` with a more specific message there); with a region to hold
+//!    to ([`verify_in_region`]), a scope for another region → [`AwsAuthError::WrongRegion`];
 //! 7. an unknown access key id → [`AwsAuthError::UnknownKey`];
 //! 8. a signature mismatch → `BadSignature`.
+//!
+//! SigV4 has no nonce: the same signed request verifies again as long as its time is within
+//! the window, on AWS as here (`docs/strict-auth.md` says what it does and does not protect).
 
 use std::time::SystemTime;
 
@@ -74,6 +78,10 @@ pub enum AwsAuthError {
     /// with this exact message (`Signature expired: ...` or `Signature not yet current: ...`).
     #[error("{0}")]
     Expired(String),
+    /// The credential scope names another region than the one the verifier stands for:
+    /// `InvalidSignatureException`, `Credential should be scoped to a valid region. `.
+    #[error("Credential should be scoped to a valid region. ")]
+    WrongRegion,
 }
 
 /// The three parameters of a SigV4 `Authorization` header, plus its algorithm.
@@ -110,6 +118,45 @@ struct Authorization<'a> {
 pub fn verify(
     request: &http::Request<Bytes>,
     keys: &Keys,
+    now: SystemTime,
+) -> Result<(), AwsAuthError> {
+    verify_scoped(request, keys, None, now)
+}
+
+/// [`verify`] for an endpoint of one region: a request signed for another region (its scope
+/// names it, so the signature itself may be valid) is [`AwsAuthError::WrongRegion`].
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use bytes::Bytes;
+/// use tasktoken::auth::{aws, KeyPair, Keys};
+///
+/// let signed_at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+/// let mut request = http::Request::post("/")
+///     .header("Host", "states.eu-west-1.amazonaws.com")
+///     .body(Bytes::from_static(b"{}"))
+///     .unwrap();
+/// aws::sign(&mut request, "AKIDEXAMPLE", "secret", "eu-west-1", aws::SERVICE, signed_at).unwrap();
+/// let keys = Keys::new([KeyPair::new("AKIDEXAMPLE", "secret")]);
+/// assert_eq!(aws::verify_in_region(&request, &keys, "eu-west-1", signed_at), Ok(()));
+/// assert_eq!(
+///     aws::verify_in_region(&request, &keys, "us-east-1", signed_at),
+///     Err(aws::AwsAuthError::WrongRegion)
+/// );
+/// ```
+pub fn verify_in_region(
+    request: &http::Request<Bytes>,
+    keys: &Keys,
+    region: &str,
+    now: SystemTime,
+) -> Result<(), AwsAuthError> {
+    verify_scoped(request, keys, Some(region), now)
+}
+
+fn verify_scoped(
+    request: &http::Request<Bytes>,
+    keys: &Keys,
+    expected_region: Option<&str>,
     now: SystemTime,
 ) -> Result<(), AwsAuthError> {
     let raw = request.headers().get(AUTHORIZATION).ok_or(AwsAuthError::Missing)?.as_bytes();
@@ -164,6 +211,9 @@ pub fn verify(
         || Some(day) != date_text.get(..8)
     {
         return Err(AwsAuthError::BadSignature);
+    }
+    if expected_region.is_some_and(|expected| expected != region) {
+        return Err(AwsAuthError::WrongRegion);
     }
 
     // Step 7: the key.

@@ -1,6 +1,6 @@
 //! Request signature checking for the mock's strict mode: AWS SigV4, Alibaba RPC v1 and ACS3.
 //!
-//! Everything here is a pure function of a buffered request, a set of accepted [`Keys`] and a
+//! Everything here but [`nonces`] is a pure function of a buffered request, accepted [`Keys`] and a
 //! clock reading: no I/O, no global state, no panics on any input. The verifiers return an
 //! error value naming what the real service would answer; mapping it to an HTTP response is the
 //! mock's job.
@@ -12,6 +12,9 @@
 //! - [`alibaba::verify_acs3`]: the `ACS3-HMAC-SHA256` `Authorization` header.
 //! - [`alibaba::sign_request`]: the checker's side, adding the RPC common parameters and the
 //!   signature to a request; [`aws::sign`] serves the checker and its AWS token sources too.
+//! - [`alibaba::verify_once`] with [`nonces::Nonces`]: strict mode's replay protection, each
+//!   `SignatureNonce` once per AccessKey ID within the window (the one piece of state here,
+//!   owned by the caller).
 //!
 //! [`Credentials`], [`KeyPair`] and [`Secret`] never show a secret through `Debug` or `Display`.
 
@@ -24,6 +27,7 @@ use time::OffsetDateTime;
 
 pub mod alibaba;
 pub mod aws;
+pub mod nonces;
 
 /// How far (in seconds, either way) a request's signing time may be from the verifier's clock
 /// before it is refused: 15 minutes, as AWS documents for SigV4 and as the mock assumes for

@@ -158,6 +158,9 @@ rule!(
 rule!(R_AUTH_SKEW, "alibaba.auth.time-skew", Inferred,
     "With strict authentication, a `Timestamp` more than 15 minutes from the server clock is `RequestTimeTooSkewed` (403).",
     "catalogue (docs/sources.md#alibaba-error-catalogue); the 15-minute threshold is inferred (docs/sources.md#alibaba-uncertain)");
+rule!(R_AUTH_NONCE, "alibaba.auth.nonce", Inferred,
+    "With strict authentication, a validly signed request whose `SignatureNonce` (ACS3: `x-acs-signature-nonce`) was already used with the same `AccessKeyId` while that earlier request could still verify (its `Timestamp` plus 15 minutes) is `SignatureNonceUsed` (400), `Specified signature nonce was used already.`; only a request that verifies uses up its nonce.",
+    "docs/sources.md#alibaba-signaturenonce: the gateway's common client errors and a real 400 from another product; not in the fnf catalogue, so applying it to fnf, the window and the order are inferred");
 rule!(R_AUTH_SIGNATURE, "alibaba.auth.signature", Observed,
     "With strict authentication, a wrong RPC v1 (HMAC-SHA1 over query and form parameters) or ACS3 signature is `SignatureNotMatch` (403); a check accepts `Check your key and signing method.` as well.",
     "captures verify with their credentials (docs/sources.md#alibaba-signature); message from the catalogue (docs/sources.md#alibaba-error-catalogue)");
@@ -214,6 +217,7 @@ macro_rules! catalogue {
             &INVALID_ACCESS_KEY_ID,
             &REQUEST_TIME_TOO_SKEWED,
             &SIGNATURE_NOT_MATCH,
+            &SIGNATURE_NONCE_USED,
             &TASK_INVALID_STATE,
             &UNSUPPORTED_MEDIA_TYPE,
             &RESOURCE_THROTTLED,
@@ -339,6 +343,10 @@ error!(
 error!(SIGNATURE_NOT_MATCH, "SignatureNotMatch", 403,
     "The request signature we calculated does not match the signature you provided. Check your access key and signing method.",
     &R_AUTH_SIGNATURE);
+error!(
+    SIGNATURE_NONCE_USED,
+    "SignatureNonceUsed", 400, "Specified signature nonce was used already.", &R_AUTH_NONCE
+);
 error!(
     TASK_INVALID_STATE,
     "TaskInvalidState", 409, "Task is in an invalid state, please retry.", &R_FAULT_ONLY

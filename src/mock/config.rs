@@ -44,6 +44,10 @@ pub struct MockConfig {
     /// Strict mode: verify request signatures with these keys (off when `None`).
     #[cfg(feature = "strict-auth")]
     pub auth: Option<StrictAuth>,
+    /// Strict mode: the one region SigV4 scopes may name; `None` (the default) accepts any,
+    /// as a mock standing for every region.
+    #[cfg(feature = "strict-auth")]
+    pub aws_region: Option<String>,
 }
 
 /// The key pairs strict mode accepts, per provider; signatures are judged by the mock's clock.
@@ -72,6 +76,8 @@ impl Default for MockConfig {
             poll_hold: Duration::from_secs(Self::DEFAULT_POLL_HOLD_SECS),
             #[cfg(feature = "strict-auth")]
             auth: None,
+            #[cfg(feature = "strict-auth")]
+            aws_region: None,
         }
     }
 }
@@ -128,6 +134,14 @@ impl MockConfig {
     /// Sets how long an idle `GetActivityTask` is held.
     pub fn poll_hold(mut self, hold: Duration) -> Self {
         self.poll_hold = hold;
+        self
+    }
+
+    /// In strict mode, accepts SigV4 scopes for `region` only (a request signed for another
+    /// region is `InvalidSignatureException`, `Credential should be scoped to a valid region. `).
+    #[cfg(feature = "strict-auth")]
+    pub fn aws_region(mut self, region: impl Into<String>) -> Self {
+        self.aws_region = Some(region.into());
         self
     }
 

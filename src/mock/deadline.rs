@@ -171,8 +171,12 @@ impl Deadlines {
                 Some(buf) => buf.extend_from_slice(&data),
                 None if single.is_empty() => single = data,
                 None => {
-                    let hint = body.size_hint().upper().unwrap_or(0).min(limit as u64) as usize;
-                    let mut buf = bytes::BytesMut::with_capacity((held + hint).min(limit));
+                    // The whole body's size when it was declared; else (chunked) the most it
+                    // may hold, so that the buffer never doubles past the limit (a chunked body
+                    // over the limit then costs the limit, not twice it). Untouched capacity is
+                    // not resident.
+                    let hint = body.size_hint().upper().unwrap_or(limit as u64).min(limit as u64);
+                    let mut buf = bytes::BytesMut::with_capacity((held + hint as usize).min(limit));
                     buf.extend_from_slice(&single);
                     buf.extend_from_slice(&data);
                     joined = Some(buf);

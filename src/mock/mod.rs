@@ -11,6 +11,7 @@ mod control;
 mod deadline;
 mod faults;
 mod journal;
+mod linger;
 mod providers;
 #[cfg(feature = "wiremock")]
 mod respond;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -25,6 +24,7 @@ use tokio::task::JoinHandle;
 use super::activities::{AnswerBody, Polled};
 use super::adapter::Head;
 use super::deadline::{BodyRead, Deadlines};
+use super::linger::{Linger, Lingering};
 use super::{Mock, MockConfig};
 
 /// How long open connections get to finish when the server stops.
@@ -192,11 +192,13 @@ pub async fn serve(
     Ok(())
 }
 
-/// What the service of one connection shares with its watchdog.
+/// What the service of one connection shares with its watchdog and its IO.
 #[derive(Debug)]
 struct Connection {
     mock: Mock,
     deadlines: Deadlines,
+    /// Armed when an answer leaves the request body unread: the IO then closes by lingering.
+    linger: Arc<Linger>,
 }
 
 impl Connection {
@@ -204,18 +206,18 @@ impl Connection {
         let limits = mock.limits();
         let deadlines =
             Deadlines::new(opened, limits.header_read_timeout, limits.body_read_timeout);
-        Arc::new(Connection { mock, deadlines })
+        Arc::new(Connection { mock, deadlines, linger: Arc::default() })
     }
 }
 
 /// The hyper connection serving `state.mock` on `io`; its read deadlines are kept by
-/// [`guarded`].
+/// [`guarded`], and it closes by lingering when `state.linger` is armed.
 #[allow(clippy::type_complexity)] // hyper's connection type, spelled out once
 fn connection<IO>(
     state: Arc<Connection>,
     io: IO,
 ) -> http1::Connection<
-    TokioIo<IO>,
+    TokioIo<Lingering<IO>>,
     impl hyper::service::Service<
         Request<Incoming>,
         Response = Response<AnswerBody>,
@@ -226,8 +228,9 @@ fn connection<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let io = TokioIo::new(Lingering::new(io, state.linger.clone()));
     let service = service_fn(move |req| answer(state.clone(), req));
-    http1::Builder::new().serve_connection(TokioIo::new(io), service)
+    http1::Builder::new().serve_connection(io, service)
 }
 
 /// Runs `connection` until it ends, or until a request head has been awaited for longer than
@@ -320,16 +323,41 @@ async fn answer(
     req: Request<Incoming>,
 ) -> Result<Response<AnswerBody>, ResetByFault> {
     state.deadlines.reading_body();
-    let answered = answer_request(&state.mock, &state.deadlines, req).await;
-    state.deadlines.awaiting_head();
-    answered
+    match answer_request(&state.mock, &state.deadlines, req).await {
+        Ok(Answer::Read(response)) => {
+            state.deadlines.awaiting_head();
+            Ok(response)
+        }
+        Ok(Answer::Unread(mut response)) => {
+            // The rest of the body is never read: this answer is the connection's last, and
+            // the lingering close has its own time bounds (no head deadline meanwhile).
+            state.linger.arm();
+            state.deadlines.busy();
+            let close = HeaderValue::from_static("close");
+            response.headers_mut().insert(http::header::CONNECTION, close);
+            Ok(response)
+        }
+        Err(reset) => {
+            state.deadlines.awaiting_head();
+            Err(reset)
+        }
+    }
+}
+
+/// An answer, and whether the request body was read to its end.
+enum Answer {
+    /// The body was read whole; the connection may serve another request.
+    Read(Response<AnswerBody>),
+    /// The answer leaves the body (or its rest) unread: the connection closes after it, by
+    /// lingering, so that a client still writing reads the answer instead of a reset.
+    Unread(Response<AnswerBody>),
 }
 
 async fn answer_request(
     mock: &Mock,
     deadlines: &Deadlines,
     req: Request<Incoming>,
-) -> Result<Response<AnswerBody>, ResetByFault> {
+) -> Result<Answer, ResetByFault> {
     let (parts, body) = req.into_parts();
     let route = mock.route(&Head { uri: &parts.uri, headers: &parts.headers });
     let limit = route.body_limit();
@@ -339,13 +367,17 @@ async fn answer_request(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let too_large = |parts: &http::request::Parts| {
-        route.too_large(&Head { uri: &parts.uri, headers: &parts.headers }).map(plain)
+        Answer::Unread(
+            route.too_large(&Head { uri: &parts.uri, headers: &parts.headers }).map(plain),
+        )
     };
     if declared.is_some_and(|n| n > limit as u64) {
-        // Decided from the head alone: the oversized body is never buffered, only drained
-        // (within bounds) so that a client still writing it can read the answer.
+        // Decided from the head alone, before the body is polled: hyper sends `100 Continue`
+        // only when a body is first polled, so a client that sent `Expect: 100-continue`
+        // gets this final answer instead (RFC 9110 §10.1.1), and one that did not is read
+        // and discarded by the lingering close, after the answer.
         deadlines.busy();
-        drain(body).await;
+        drop(body);
         return Ok(too_large(&parts));
     }
     let read = deadlines.read_body(body, limit).await;
@@ -353,11 +385,11 @@ async fn answer_request(
     let body = match read {
         BodyRead::Complete(bytes) => bytes,
         BodyRead::TooLarge(rest) => {
-            drain(rest).await;
+            drop(rest);
             return Ok(too_large(&parts));
         }
-        BodyRead::Failed => return Ok(closing(StatusCode::BAD_REQUEST)),
-        BodyRead::TimedOut => return Ok(closing(StatusCode::REQUEST_TIMEOUT)),
+        BodyRead::Failed => return Ok(Answer::Unread(closing(StatusCode::BAD_REQUEST))),
+        BodyRead::TimedOut => return Ok(Answer::Unread(closing(StatusCode::REQUEST_TIMEOUT))),
     };
     let answered = mock.answer(route, Request::from_parts(parts, body));
     let (response, delivery) = match answered.poll {
@@ -374,34 +406,12 @@ async fn answer_request(
         // A task it carried goes back to its queue as the delivery drops.
         return Err(ResetByFault);
     }
-    Ok(response.map(|data| AnswerBody::new(data, delivery)))
+    Ok(Answer::Read(response.map(|data| AnswerBody::new(data, delivery))))
 }
 
 /// A body with nothing to settle.
 fn plain(data: Bytes) -> AnswerBody {
     AnswerBody::new(data, None)
-}
-
-/// Most bytes of an oversized body read and thrown away before answering 413.
-const DRAIN_MAX_BYTES: u64 = 16 * 1024 * 1024;
-/// The drain stops when the client sends nothing for this long.
-const DRAIN_IDLE: Duration = Duration::from_millis(250);
-/// The drain stops after this long in any case.
-const DRAIN_TOTAL: Duration = Duration::from_secs(5);
-
-/// Reads and discards what is left of a rejected body, bounded in bytes, idle time and total
-/// time: memory stays flat, and a client that is still writing does not see a broken pipe.
-async fn drain(mut body: Incoming) {
-    let deadline = tokio::time::Instant::now() + DRAIN_TOTAL;
-    let mut seen = 0u64;
-    while seen <= DRAIN_MAX_BYTES && tokio::time::Instant::now() < deadline {
-        match tokio::time::timeout(DRAIN_IDLE, body.frame()).await {
-            Ok(Some(Ok(frame))) => {
-                seen += frame.data_ref().map(|d| d.len() as u64).unwrap_or(0);
-            }
-            _ => break,
-        }
-    }
 }
 
 /// An empty answer that closes the connection (the request could not be read).

@@ -24,6 +24,7 @@ mod faulty_activities;
 mod faulty_targets;
 mod hostile_targets;
 mod http_server;
+mod oversized_bodies;
 mod races;
 #[cfg(feature = "sdk-tests")] // the official AWS SDK: `cargo test --features sdk-tests`
 mod real_sdk;

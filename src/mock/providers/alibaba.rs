@@ -43,6 +43,9 @@ struct Alibaba {
     throttle: Option<Throttle>,
     #[cfg(feature = "strict-auth")]
     keys: Option<crate::auth::Keys>,
+    /// Strict mode's nonces seen, each until its request's window closes.
+    #[cfg(feature = "strict-auth")]
+    nonces: crate::auth::nonces::Nonces,
 }
 
 impl Alibaba {
@@ -55,6 +58,8 @@ impl Alibaba {
                 .then(|| Throttle::new(QUOTA_BUCKET, QUOTA_REFILL_PER_SECOND, now)),
             #[cfg(feature = "strict-auth")]
             keys: config.auth.as_ref().map(|a| a.alibaba.clone()),
+            #[cfg(feature = "strict-auth")]
+            nonces: crate::auth::nonces::Nonces::default(),
         }
     }
 }
@@ -143,7 +148,8 @@ impl Alibaba {
     }
 }
 
-/// Strict mode: RPC v1 or ACS3 signatures, judged by the mock's clock.
+/// Strict mode: RPC v1 or ACS3 signatures, judged by the mock's clock, each nonce once per
+/// AccessKey ID within the window.
 #[cfg(feature = "strict-auth")]
 mod strict {
     use super::*;
@@ -158,12 +164,8 @@ mod strict {
             params: &Params<'_>,
         ) -> Result<(), AlibabaError> {
             let Some(keys) = &self.keys else { return Ok(()) };
-            let verdict = if auth::is_acs3(req) {
-                auth::verify_acs3(req, keys, services.now())
-            } else {
-                auth::verify_rpc(req.method().as_str(), &params.0, keys, services.now())
-            };
-            verdict.map_err(auth_error)
+            auth::verify_once(req, &params.0, keys, &self.nonces, services.now())
+                .map_err(auth_error)
         }
     }
 
@@ -180,6 +182,9 @@ mod strict {
             }
             AlibabaAuthError::RequestTimeTooSkewed { request_time, now } => {
                 AlibabaError::with(&contract::REQUEST_TIME_TOO_SKEWED, &[&request_time, &now])
+            }
+            AlibabaAuthError::SignatureNonceUsed => {
+                AlibabaError::plain(&contract::SIGNATURE_NONCE_USED)
             }
         }
     }

@@ -30,6 +30,8 @@ pub(in crate::mock) const REGISTRATION: Registration = Registration {
         Box::new(Aws {
             #[cfg(feature = "strict-auth")]
             keys: config.auth.as_ref().map(|a| a.aws.clone()),
+            #[cfg(feature = "strict-auth")]
+            region: config.aws_region.clone(),
         })
     },
 };
@@ -45,11 +47,14 @@ fn rejection_error(rejection: Rejection) -> AwsError {
     }
 }
 
-/// The adapter; `keys` are strict mode's (off when `None`).
+/// The adapter; `keys` are strict mode's (off when `None`), `region` the one SigV4 region
+/// it accepts (any when `None`).
 #[derive(Debug)]
 struct Aws {
     #[cfg(feature = "strict-auth")]
     keys: Option<crate::auth::Keys>,
+    #[cfg(feature = "strict-auth")]
+    region: Option<String>,
 }
 
 impl Adapter for Aws {
@@ -234,7 +239,7 @@ impl Aws {
     }
 }
 
-/// Strict mode: SigV4, judged by the mock's clock.
+/// Strict mode: SigV4, judged by the mock's clock, for one region when one is set.
 #[cfg(feature = "strict-auth")]
 mod strict {
     use super::*;
@@ -248,7 +253,12 @@ mod strict {
             req: &Request<Bytes>,
         ) -> Result<(), AwsError> {
             let Some(keys) = &self.keys else { return Ok(()) };
-            crate::auth::aws::verify(req, keys, services.now()).map_err(auth_error)
+            let now = services.now();
+            match &self.region {
+                Some(region) => crate::auth::aws::verify_in_region(req, keys, region, now),
+                None => crate::auth::aws::verify(req, keys, now),
+            }
+            .map_err(auth_error)
         }
     }
 
@@ -264,6 +274,11 @@ mod strict {
             AwsAuthError::Expired(message) => AwsError {
                 spec: &contract::INVALID_SIGNATURE,
                 message: Some(message),
+                extra: Vec::new(),
+            },
+            AwsAuthError::WrongRegion => AwsError {
+                spec: &contract::INVALID_SIGNATURE,
+                message: Some(AwsAuthError::WrongRegion.to_string()),
                 extra: Vec::new(),
             },
         }
