@@ -5,7 +5,9 @@
 //! (mixed success and failure, random payloads; plus 2 heartbeats on AWS) at each token at
 //! once, then checks: exactly one winner per token; the stored result is the winner's, byte
 //! for byte; the journal holds exactly the round's requests and its 200 completions name
-//! each task once, with the winner's body; then the mock is reset. The server's resident
+//! each task once, with the winner's body; then activity workers' traffic (6 pollers, 40
+//! tasks scheduled while they poll: each task to exactly one poll, input byte for byte);
+//! then the mock is reset. The server's resident
 //! memory is sampled after every round and must stay flat (the last tenth of the run within
 //! 25% + 4 MB of the second tenth, after allocator warm-up). Exits non-zero on any violation.
 
@@ -247,20 +249,124 @@ async fn round(
             tasks.len()
         ));
     }
+    let polls = activity_phase(client, base, rng, &mut violations).await;
     let reset = client.post(format!("{base}/_mock/reset")).send().await.unwrap();
     assert_eq!(reset.status(), 204);
     if violations.is_empty() {
-        Ok(racers.len())
+        Ok(racers.len() + polls)
     } else {
         Err(violations)
     }
 }
 
+/// Activity tasks per round, and the pollers that share them.
+const ACTIVITY_TASKS: usize = 40;
+const POLLERS: usize = 6;
+
+/// Activity workers' traffic: `POLLERS` concurrent `GetActivityTask` loops and
+/// `ACTIVITY_TASKS` tasks scheduled while they poll; every task must reach exactly one poll,
+/// its input byte for byte. Pollers still held at the end are released by extra tasks (the
+/// reset that follows forgets those not taken). Returns the polls sent.
+async fn activity_phase(
+    client: &reqwest::Client,
+    base: &str,
+    rng: &mut fastrand::Rng,
+    violations: &mut Vec<String>,
+) -> usize {
+    let created = client
+        .post(format!("{base}/_mock/activities"))
+        .body(json!({"name": "soak"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let arn: Value = serde_json::from_str(&created.text().await.unwrap()).unwrap();
+    let arn = arn["activityArn"].as_str().unwrap().to_owned();
+    let got = Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pollers: Vec<_> = (0..POLLERS)
+        .map(|i| {
+            let (client, base, arn, got, sent) =
+                (client.clone(), base.to_owned(), arn.clone(), got.clone(), sent.clone());
+            tokio::spawn(async move {
+                while got.lock().unwrap().iter().filter(|(_, i)| i != "\"release\"").count()
+                    < ACTIVITY_TASKS
+                {
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let r = client
+                        .post(&base)
+                        .header("X-Amz-Target", "AWSStepFunctions.GetActivityTask")
+                        .header("Content-Type", "application/x-amz-json-1.0")
+                        .body(
+                            json!({"activityArn": arn, "workerName": format!("w{i}")}).to_string(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let status = r.status().as_u16();
+                    let v: Value =
+                        serde_json::from_str(&r.text().await.map_err(|e| e.to_string())?)
+                            .map_err(|e| e.to_string())?;
+                    if status != 200 {
+                        return Err(format!("a poll answered {status}: {v}"));
+                    }
+                    if let (Some(t), Some(input)) = (v["taskToken"].as_str(), v["input"].as_str()) {
+                        got.lock().unwrap().push((t.to_owned(), input.to_owned()));
+                    }
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    let mut inputs = Vec::new();
+    for i in 0..ACTIVITY_TASKS {
+        let input = json!({"i": i, "p": payload(rng)}).to_string();
+        let body = json!({"provider": "aws", "activityArn": arn, "input": input});
+        client.post(format!("{base}/_mock/tasks")).body(body.to_string()).send().await.unwrap();
+        inputs.push(input);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() < ACTIVITY_TASKS && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    for _ in 0..POLLERS {
+        let body = json!({"provider": "aws", "activityArn": arn, "input": "\"release\""});
+        client.post(format!("{base}/_mock/tasks")).body(body.to_string()).send().await.unwrap();
+    }
+    for p in pollers {
+        if let Err(e) = p.await.unwrap() {
+            violations.push(format!("activity poller: {e}"));
+        }
+    }
+    let got = got.lock().unwrap().clone();
+    let tokens: std::collections::HashSet<&String> = got.iter().map(|(t, _)| t).collect();
+    if tokens.len() != got.len() {
+        violations.push(format!(
+            "{} deliveries of {} distinct activity tasks",
+            got.len(),
+            tokens.len()
+        ));
+    }
+    let mut received: Vec<&String> =
+        got.iter().map(|(_, i)| i).filter(|i| i.as_str() != "\"release\"").collect();
+    received.sort();
+    let mut wanted: Vec<&String> = inputs.iter().collect();
+    wanted.sort();
+    if received != wanted {
+        violations.push(format!(
+            "activity tasks: {} of {} received as scheduled",
+            received.iter().filter(|i| wanted.contains(i)).count(),
+            ACTIVITY_TASKS
+        ));
+    }
+    sent.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn main() {
     let seconds: u64 =
         std::env::var("TASKTOKEN_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
-    let mut server = ServeProcess::spawn(&["--port", "0", "--journal-capacity", "100000"])
-        .expect("start tasktoken serve");
+    let mut server =
+        ServeProcess::spawn(&["--port", "0", "--journal-capacity", "100000", "--poll-hold", "5"])
+            .expect("start tasktoken serve");
     let base = server.base.clone();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
