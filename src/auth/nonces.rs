@@ -4,7 +4,7 @@
 //! captured request cannot be sent again: Alibaba's gateway answers a nonce already used with
 //! the same AccessKey ID with `SignatureNonceUsed` (see `docs/sources.md`, "Alibaba:
 //! SignatureNonce"). A signed request verifies while its signing time is within
-//! [`MAX_CLOCK_SKEW_SECONDS`](super::MAX_CLOCK_SKEW_SECONDS) of the clock, so a nonce is
+//! [`super::MAX_CLOCK_SKEW_SECONDS`] of the clock, so a nonce is
 //! remembered until its request's signing time plus that window, and forgotten then: a replay
 //! after that is refused as skewed anyway.
 //!
