@@ -458,3 +458,45 @@ async fn exactly_once(pollers: usize, tasks: usize, seed: u64) {
     scheduled.sort();
     assert_eq!(received, scheduled, "lost or altered tasks");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_cap_still_holds_while_polls_are_held() {
+    let config = MockConfig { max_connections: 4, ..MockConfig::default() };
+    let (mock, arn) = with_activity(config);
+    let server = MockServer::start_with(mock.clone()).await.unwrap();
+    let body = json!({"activityArn": arn}).to_string();
+    let raw = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {POLL}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(server.address()).await.unwrap();
+        stream.write_all(raw.as_bytes()).await.unwrap();
+        held.push(stream);
+    }
+    until_waiting(&mock, &arn, 4).await;
+    // A fifth connection is over the cap: a 503, and the held polls are untouched.
+    let mut extra = tokio::net::TcpStream::connect(server.address()).await.unwrap();
+    extra.write_all(raw.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut extra, &mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert_eq!(mock.waiting_polls(&arn), Some(4));
+    // Each held poll still gets its task.
+    for i in 0..4 {
+        mock.schedule_activity_task(&arn, TaskSpec::new(Provider::Aws), &i.to_string()).unwrap();
+    }
+    for mut stream in held {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read(&mut stream, &mut buf),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 200") && text.contains("taskToken"), "{text}");
+    }
+}
