@@ -215,7 +215,7 @@ impl Activities {
     /// Polls waiting on `arn` now.
     pub(crate) fn waiting_polls(&self, arn: &str) -> Option<usize> {
         let registry = self.lock();
-        registry.live(arn).map(|i| registry.list[i].waiters.len())
+        registry.live(arn).map(|i| registry.list[i].waiting())
     }
 }
 
@@ -226,13 +226,18 @@ impl Registry {
 }
 
 impl Activity {
+    /// Polls in line that still listen (a hung-up one leaves the line as its future drops).
+    fn waiting(&self) -> usize {
+        self.waiters.iter().filter(|w| !w.offers.is_closed()).count()
+    }
+
     fn info(&self) -> ActivityInfo {
         ActivityInfo {
             activity_arn: self.arn.to_string(),
             name: self.name.clone(),
             created_ms: self.created_ms,
             queued_tasks: self.queue.len(),
-            waiting_polls: self.waiters.iter().filter(|w| !w.offers.is_closed()).count(),
+            waiting_polls: self.waiting(),
         }
     }
 }
@@ -395,7 +400,9 @@ pub(crate) struct PollRecord {
     pub(crate) at_ms: u64,
     pub(crate) method: http::Method,
     pub(crate) uri: http::Uri,
-    pub(crate) operation: &'static str,
+    pub(crate) provider: crate::Provider,
+    /// The operation as the request named it.
+    pub(crate) operation: Option<Vec<u8>>,
     pub(crate) body: bytes::Bytes,
 }
 
@@ -429,10 +436,10 @@ fn finish(
     if let Some(record) = journal {
         mock.inner.journal.record(&super::journal::Record {
             at_ms: record.at_ms,
-            provider: crate::Provider::Aws,
+            provider: record.provider,
             method: &record.method,
             uri: &record.uri,
-            operation: Some(record.operation.as_bytes()),
+            operation: record.operation.as_deref(),
             body: &record.body,
             status: response.status().as_u16(),
             error_code: None,

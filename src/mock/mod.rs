@@ -166,9 +166,10 @@ impl Mock {
             Some(Polled::Held(held)) if self.inner.journal.enabled() => {
                 held.journal = Some(activities::PollRecord {
                     at_ms: self.clock().now_ms(),
+                    provider: adapter.provider(),
                     method: req.method().clone(),
                     uri: req.uri().clone(),
-                    operation: "AWSStepFunctions.GetActivityTask",
+                    operation: handled.operation.as_deref().map(<[u8]>::to_vec),
                     body: req.body().clone(),
                 });
             }
