@@ -10,6 +10,16 @@ use super::{
 
 use Provenance::{Decision, Documented, Inferred, Observed};
 
+/// `error!(NAME, "Code", status, namespace, message, &RULE)`: one [`ErrorSpec`] as a `pub static`
+/// (this module's catalogue and the activity API's).
+macro_rules! error {
+    ($name:ident, $code:literal, $status:literal, $ns:expr, $msg:expr, $rule:expr) => {
+        #[doc = concat!("`", $code, "`.")]
+        pub static $name: ErrorSpec =
+            ErrorSpec { code: $code, status: $status, namespace: $ns, message: $msg, rule: $rule };
+    };
+}
+
 pub mod activity;
 
 /// `__type` namespace of Step Functions' own errors.
@@ -271,14 +281,6 @@ pub static SEND_TASK_HEARTBEAT: Operation = Operation {
 };
 
 const TOKEN_LIMIT: Limit = Limit { min: 1, max: 2048, unit: Unit::Characters };
-
-macro_rules! error {
-    ($name:ident, $code:literal, $status:literal, $ns:expr, $msg:expr, $rule:expr) => {
-        #[doc = concat!("`", $code, "`.")]
-        pub static $name: ErrorSpec =
-            ErrorSpec { code: $code, status: $status, namespace: $ns, message: $msg, rule: $rule };
-    };
-}
 
 error!(REQUEST_TOO_LARGE, "RequestEntityTooLarge", 413, "", Some(TOO_LARGE_BODY), &R_BODY_SIZE);
 error!(SERIALIZATION, "SerializationException", 400, NS_FRAMEWORK, None, &R_SERIALIZATION);

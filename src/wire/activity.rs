@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::aws::{self as aws_wire, AwsError};
 use crate::contract::aws::activity::{self as contract, DEFAULT_PAGE, MAX_PAGE};
-use crate::contract::aws::{self, MAX_REQUEST_BYTES, SERIALIZATION, TARGET_PREFIX};
+use crate::contract::aws::{self, MAX_REQUEST_BYTES, SERIALIZATION};
 use crate::contract::ActivityOperation;
 use crate::tasks::Handover;
 
@@ -61,7 +61,6 @@ pub enum ActivityCall<'a> {
 /// The activity operation `req` names, if it names one (`X-Amz-Target`).
 pub fn operation(req: &Request<Bytes>) -> Option<&'static ActivityOperation> {
     let target = req.headers().get(&aws_wire::TARGET)?.to_str().ok()?;
-    target.strip_prefix(TARGET_PREFIX)?;
     aws::CONTRACT.activities?.operation_by_wire_name(target)
 }
 

@@ -183,15 +183,12 @@ fn idle_poll(ctx: &Ctx<'_>) -> CheckRun {
     let arn = create(ctx, "idle")?;
     let began = Instant::now();
     let (req, handle) = spawn_poll(ctx, &arn, "idle")?;
-    let res = join(ctx, handle);
+    let exchanged: Exchanged = (req, join(ctx, handle));
     let elapsed = began.elapsed();
     delete(ctx, &arn);
-    let body = ok_body(
-        ctx,
-        &(crate::check::context::clone_request(&req), res.clone()),
-        "an idle GetActivityTask",
-    )?;
-    let fail = |message: String| Halt::Fail(ctx.failure(message, "HTTP 200, body {}", &req, &res));
+    let body = ok_body(ctx, &exchanged, "an idle GetActivityTask")?;
+    let (req, res) = &exchanged;
+    let fail = |message: String| Halt::Fail(ctx.failure(message, "HTTP 200, body {}", req, res));
     match body.get("taskToken") {
         None | Some(Value::Null) => {}
         Some(Value::String(t)) if t.is_empty() => {

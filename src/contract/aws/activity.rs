@@ -176,43 +176,34 @@ pub static GET_ACTIVITY_TASK: ActivityOperation = ActivityOperation {
     rule: &R_HOLD,
 };
 
-/// `ActivityDoesNotExist`.
-pub static ACTIVITY_DOES_NOT_EXIST: ErrorSpec = ErrorSpec {
-    code: "ActivityDoesNotExist",
-    status: 400,
-    namespace: NS_SERVICE,
-    message: Some("Activity Does Not Exist: '%s'"),
-    rule: &R_DOES_NOT_EXIST,
-};
+error!(
+    ACTIVITY_DOES_NOT_EXIST,
+    "ActivityDoesNotExist",
+    400,
+    NS_SERVICE,
+    Some("Activity Does Not Exist: '%s'"),
+    &R_DOES_NOT_EXIST
+);
 
-/// `InvalidArn`.
-pub static INVALID_ARN: ErrorSpec = ErrorSpec {
-    code: "InvalidArn",
-    status: 400,
-    namespace: NS_SERVICE,
-    message: Some("Invalid Arn: 'Invalid ARN prefix: %s'"),
-    rule: &R_INVALID_ARN,
-};
+error!(
+    INVALID_ARN,
+    "InvalidArn",
+    400,
+    NS_SERVICE,
+    Some("Invalid Arn: 'Invalid ARN prefix: %s'"),
+    &R_INVALID_ARN
+);
 
-/// `InvalidName`.
-pub static INVALID_NAME: ErrorSpec = ErrorSpec {
-    code: "InvalidName",
-    status: 400,
-    namespace: NS_SERVICE,
-    message: Some("Invalid Name: '%s'"),
-    rule: &R_NAME,
-};
+error!(INVALID_NAME, "InvalidName", 400, NS_SERVICE, Some("Invalid Name: '%s'"), &R_NAME);
 
-/// `ActivityWorkerLimitExceeded` (fault injection only).
-pub static ACTIVITY_WORKER_LIMIT_EXCEEDED: ErrorSpec = ErrorSpec {
-    code: "ActivityWorkerLimitExceeded",
-    status: 400,
-    namespace: NS_SERVICE,
-    message: Some(
-        "The maximum number of workers concurrently polling for activity tasks has been reached.",
-    ),
-    rule: &R_WORKER_LIMIT,
-};
+error!(
+    ACTIVITY_WORKER_LIMIT_EXCEEDED,
+    "ActivityWorkerLimitExceeded",
+    400,
+    NS_SERVICE,
+    Some("The maximum number of workers concurrently polling for activity tasks has been reached."),
+    &R_WORKER_LIMIT
+);
 
 /// The activity API.
 pub static API: ActivityApi = ActivityApi {
