@@ -49,7 +49,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +63,7 @@ use tokio::net::TcpStream;
 use tokio::task::{JoinHandle, JoinSet};
 
 use common::ServeProcess;
+use common::{env_or, load_average, median, verdict};
 
 /// The server's hold, longer than any slice: no held poll ends by itself during a round.
 const POLL_HOLD_SECS: &str = "60";
@@ -132,17 +132,6 @@ impl Settings {
             rounds: env_or("TASKTOKEN_BENCH_ROUNDS", 5_usize).clamp(1, 20),
             connections: env_or("TASKTOKEN_BENCH_CONNECTIONS", 32_usize).clamp(1, 1024),
         }
-    }
-}
-
-/// The variable's value, or `default` when unset or unparsable (with a note on stderr).
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(raw) => raw.trim().parse().unwrap_or_else(|_| {
-            eprintln!("{name}={raw:?} is not valid; using the default");
-            default
-        }),
-        Err(_) => default,
     }
 }
 
@@ -844,38 +833,10 @@ impl Report {
     }
 }
 
-fn verdict(pass: bool) -> &'static str {
-    if pass {
-        "PASS"
-    } else {
-        "FAIL"
-    }
-}
-
 fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     if sorted_us.is_empty() {
         return f64::NAN;
     }
     let rank = ((sorted_us.len() - 1) as f64 * p).round() as usize;
     f64::from(sorted_us[rank]) / 1000.0
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 0 {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    }
-}
-
-/// The 1-minute load average (Linux only).
-fn load_average() -> Option<String> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
 }

@@ -39,10 +39,11 @@
 
 mod common;
 
+use common::{env_or, load_average, median, verdict};
+
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -141,17 +142,6 @@ impl Settings {
 
     fn runs(&self, scenario: &str) -> bool {
         self.scenarios.as_ref().is_none_or(|list| list.iter().any(|s| s == scenario))
-    }
-}
-
-/// The variable's value, or `default` when unset or unparsable (with a note on stderr).
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(raw) => raw.trim().parse().unwrap_or_else(|_| {
-            eprintln!("{name}={raw:?} is not valid; using the default");
-            default
-        }),
-        Err(_) => default,
     }
 }
 
@@ -757,12 +747,6 @@ async fn run_all(servers: &Servers, settings: &Settings) -> Result<ThroughputRep
     })
 }
 
-/// The 1-minute load average, from `/proc/loadavg` (Linux only).
-fn load_average() -> Option<String> {
-    let loadavg = std::fs::read_to_string("/proc/loadavg").ok()?;
-    loadavg.split_whitespace().next().map(str::to_owned)
-}
-
 /// The highest requests/s of any run in `rounds`.
 fn fastest_rate(rounds: &[Round]) -> f64 {
     rounds.iter().flat_map(|r| [r.baseline.rate(), r.mock.rate()]).fold(0.0, f64::max)
@@ -882,27 +866,6 @@ fn render_run(out: &mut String, scenario: &str, round: usize, server: &str, run:
         run.percentile_us(0.99),
         run.errors,
     );
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 0 {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    }
-}
-
-fn verdict(pass: bool) -> &'static str {
-    if pass {
-        "PASS"
-    } else {
-        "FAIL"
-    }
 }
 
 fn mb(bytes: u64) -> String {

@@ -176,3 +176,44 @@ impl Drop for ServeProcess {
         self.stop();
     }
 }
+
+/// The environment variable `name` parsed, or `default` when unset (or, with a warning,
+/// unparsable).
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(raw) => raw.trim().parse().unwrap_or_else(|_| {
+            eprintln!("{name}={raw:?} is not valid; using the default");
+            default
+        }),
+        Err(_) => default,
+    }
+}
+
+/// The one-minute load average, from `/proc/loadavg` (Linux only).
+pub fn load_average() -> Option<String> {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").ok()?;
+    loadavg.split_whitespace().next().map(str::to_owned)
+}
+
+/// The median of `values` (NaN when empty).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
+}
+
+/// `PASS` or `FAIL`.
+pub fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
