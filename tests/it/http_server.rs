@@ -54,18 +54,6 @@ async fn closed(stream: &mut TcpStream) -> bool {
     )
 }
 
-async fn heartbeat_works(server: &MockServer) {
-    let t = task(server);
-    let r = reqwest::Client::new()
-        .post(server.uri())
-        .header("X-Amz-Target", HEARTBEAT)
-        .body(json!({"taskToken": t.task_token}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
 #[tokio::test]
 async fn oversized_content_length_is_answered_413_before_the_body_is_sent() {
     let server = MockServer::start().await;

@@ -41,18 +41,6 @@ async fn run_all(server: &MockServer, cases: Vec<Case>) {
     heartbeat_works(server).await;
 }
 
-async fn heartbeat_works(server: &MockServer) {
-    let t = task(server);
-    let r = reqwest::Client::new()
-        .post(server.uri())
-        .header("X-Amz-Target", HEARTBEAT)
-        .body(json!({"taskToken": t.task_token}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_reads_the_refusal_of_2_and_20_mb_bodies() {
     let server = MockServer::start().await;

@@ -20,6 +20,19 @@ pub fn task(mock: &Mock) -> NewTask {
     mock.create_task(TaskSpec::new(Provider::Aws)).unwrap()
 }
 
+/// Asserts that `server` still answers a heartbeat on a fresh task with 200, over HTTP.
+pub async fn heartbeat_works(server: &tasktoken::MockServer) {
+    let t = task(server);
+    let r = reqwest::Client::new()
+        .post(server.uri())
+        .header("X-Amz-Target", HEARTBEAT)
+        .body(serde_json::json!({"taskToken": t.task_token}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 /// An awsJson1_0 request as the SDKs send it.
 pub fn aws(target: &str, body: impl Into<Bytes>) -> Request<Bytes> {
     Request::post("/")
