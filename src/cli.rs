@@ -15,6 +15,7 @@ use tasktoken::auth::{Credentials, KeyPair, Keys, Secret};
 use tasktoken::check::report::{human, json, junit, progress_wanted, Progress};
 use tasktoken::check::{run_blocking, CheckConfig, CheckError, Profile, TokenSourceSpec};
 use tasktoken::contract::alibaba::Flavour;
+use tasktoken::contract::lambda::{self, LambdaOptions};
 use tasktoken::contract::Provider;
 use tasktoken::exit_code;
 use tasktoken::mock::{serve, FaultSpec, Mock, MockConfig, StrictAuth};
@@ -62,8 +63,8 @@ pub struct DocsArgs {
 /// Options of `tasktoken check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Which provider's contract to check (repeatable or comma-separated; both by default).
-    #[arg(long, value_delimiter = ',', default_values = ["aws", "alibaba"])]
+    /// Which provider's contract to check (repeatable or comma-separated; all three by default).
+    #[arg(long, value_delimiter = ',', default_values = ["aws", "alibaba", "lambda"])]
     pub provider: Vec<Provider>,
     /// The endpoint to check, e.g. http://127.0.0.1:4566; without it the embedded mock is
     /// started in-process and checked.
@@ -116,6 +117,10 @@ pub struct CheckArgs {
     /// `serverless-workflow` (the embedded mock is started with the same).
     #[arg(long, value_enum, default_value_t = FlavourArg::CloudFlow)]
     pub alibaba_flavour: FlavourArg,
+    /// Lambda's answers the target gives where the sources leave a choice (the embedded mock
+    /// is started with the same).
+    #[command(flatten)]
+    pub lambda: LambdaArgs,
     /// Write a JUnit XML report here (one testcase per check).
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -192,6 +197,9 @@ pub struct ServeArgs {
     /// Apply the documented Alibaba quota: a bucket of 10 requests, refilled at 2 per second.
     #[arg(long, env = "TASKTOKEN_THROTTLE")]
     pub throttle: bool,
+    /// Lambda's answers where the sources leave a choice.
+    #[command(flatten)]
+    pub lambda: LambdaArgs,
     /// Seconds an idle GetActivityTask is held before it answers `{}` (AWS: 60). Measured
     /// on the mock's clock; CI runs want a few seconds, and clients' read timeouts must be
     /// longer than this.
@@ -221,6 +229,72 @@ pub struct ServeArgs {
     /// '{"provider":"alibaba","error":"InternalServerError","count":2}'.
     #[arg(long = "fault", value_name = "JSON")]
     pub faults: Vec<String>,
+}
+
+/// Lambda's choices, as flags spell them (`tasktoken docs` says why each is a choice).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LambdaArgs {
+    /// The Lambda `Result` limit in bytes: 1048576 (botocore 1.44.5) or 262144 (the model
+    /// from launch to August 2026, and the API reference pages).
+    #[arg(long, value_name = "BYTES", env = "TASKTOKEN_LAMBDA_RESULT_LIMIT", default_value_t = lambda::RESULT_MAX, value_parser = parse_result_limit)]
+    pub lambda_result_limit: usize,
+    /// The error for an invalid Lambda callback id, Result or ErrorObject.
+    #[arg(long, value_enum, env = "TASKTOKEN_LAMBDA_VALIDATION", default_value_t = LambdaValidationArg::InvalidParameterValue)]
+    pub lambda_validation: LambdaValidationArg,
+    /// The error for a well-formed Lambda callback id that names no callback.
+    #[arg(long, value_enum, env = "TASKTOKEN_LAMBDA_UNKNOWN_ID", default_value_t = LambdaUnknownIdArg::ResourceNotFound)]
+    pub lambda_unknown_id: LambdaUnknownIdArg,
+}
+
+fn parse_result_limit(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| lambda::ResultLimit::from_bytes(*n).is_some())
+        .ok_or_else(|| format!("expected {} or {}", lambda::RESULT_MAX, lambda::RESULT_MAX_2025))
+}
+
+impl From<LambdaArgs> for LambdaOptions {
+    fn from(args: LambdaArgs) -> LambdaOptions {
+        LambdaOptions {
+            result_limit: lambda::ResultLimit::from_bytes(args.lambda_result_limit)
+                .unwrap_or_default(),
+            validation: match args.lambda_validation {
+                LambdaValidationArg::InvalidParameterValue => {
+                    lambda::ValidationCode::InvalidParameterValue
+                }
+                LambdaValidationArg::ValidationException => {
+                    lambda::ValidationCode::ValidationException
+                }
+            },
+            unknown_id: match args.lambda_unknown_id {
+                LambdaUnknownIdArg::ResourceNotFound => lambda::UnknownId::ResourceNotFound,
+                LambdaUnknownIdArg::CallbackTimeout => lambda::UnknownId::CallbackTimeout,
+                LambdaUnknownIdArg::InvalidParameterValue => {
+                    lambda::UnknownId::InvalidParameterValue
+                }
+            },
+        }
+    }
+}
+
+/// `--lambda-validation` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LambdaValidationArg {
+    /// `InvalidParameterValueException` 400, the model's error.
+    InvalidParameterValue,
+    /// `ValidationException` 400, Lambda's framework error.
+    ValidationException,
+}
+
+/// `--lambda-unknown-id` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LambdaUnknownIdArg {
+    /// `ResourceNotFoundException` 404, as both emulators answer.
+    ResourceNotFound,
+    /// `CallbackTimeoutException` 400.
+    CallbackTimeout,
+    /// `InvalidParameterValueException` 400.
+    InvalidParameterValue,
 }
 
 /// The Alibaba flavours, as flags spell them.
@@ -450,6 +524,7 @@ fn run_check(args: CheckArgs) -> Result<(), Error> {
             concurrency: args.concurrency,
             credentials: credentials.clone(),
             alibaba_flavour: args.alibaba_flavour.into(),
+            lambda: args.lambda.into(),
         };
         let total = tasktoken::check::selected(&config)?.len() as u64;
         let progress = Progress::new(total, !args.no_progress && progress_wanted());
@@ -499,6 +574,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), Error> {
         body_read_timeout: Duration::from_secs(args.body_timeout.max(1)),
         alibaba_flavour: args.alibaba_flavour.into(),
         throttle: args.throttle,
+        lambda: args.lambda.into(),
         poll_hold: Duration::from_secs(args.poll_hold),
         auth: args.strict_auth.then(|| {
             let keys = |pairs: &[KeyPair]| {

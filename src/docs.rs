@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use crate::contract::{
-    alibaba, Action, ActivityApi, CheckStep, Contract, ErrorSpec, Limit, Operation, Provider, Rule,
-    Unit,
+    alibaba, lambda, Action, ActivityApi, CheckStep, Contract, ErrorSpec, Limit, Operation,
+    Provider, Rule, Unit,
 };
 
 /// The whole contract document: each provider's operations, limits, errors, check order and
@@ -141,6 +141,15 @@ fn provider_section(out: &mut String, c: &Contract) {
             alibaba::SERVERLESS_WORKFLOW_OUTPUT_MAX
         );
     }
+    if c.provider == Provider::Lambda {
+        let _ = writeln!(
+            out,
+            "\nWhere the sources disagree or are silent, `tasktoken serve` and `tasktoken check` take the answer as a flag: `--lambda-result-limit {}` (the launch model's `Result` limit; default {}), `--lambda-validation validation-exception` (Lambda's framework error instead of `InvalidParameterValueException` for an invalid id, Result or ErrorObject), and `--lambda-unknown-id callback-timeout|invalid-parameter-value` (instead of `ResourceNotFoundException` for an id that names no callback). `TimeoutSeconds` and `HeartbeatTimeoutSeconds` are 0 to {} seconds; 0 disables the timer.",
+            lambda::RESULT_MAX_2025,
+            lambda::RESULT_MAX,
+            lambda::MAX_TIMEOUT_SECONDS
+        );
+    }
 
     out.push_str("\n### Errors\n\n| code | HTTP | wire name | message | when | provenance | source |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for e in c.errors {
@@ -152,7 +161,14 @@ fn provider_section(out: &mut String, c: &Contract) {
             Some(m) => format!("`{}`", m.replace('`', "'")),
             None => "(no message member)".to_owned(),
         };
-        let wire_name = if c.provider == Provider::Aws && e.namespace.is_empty() {
+        let wire_name = if c.provider == Provider::Lambda {
+            format!(
+                "header `x-amzn-ErrorType: {}`; body `{{\"Type\":\"{}\",\"{}\":…}}`",
+                e.code,
+                lambda::error_type(e),
+                lambda::message_key(e)
+            )
+        } else if c.provider == Provider::Aws && e.namespace.is_empty() {
             "(plain text, no JSON)".to_owned()
         } else {
             format!("`{}`", e.qualified_code())
@@ -307,7 +323,10 @@ fn differences(out: &mut String) {
     table.push_str(&row("token never issued", &|c| code(c.outcomes.invalid_token)));
     table.push_str(&row("task closed (completed or timed out)", &|c| code(c.outcomes.closed)));
     table.push_str(&row("task deleted", &|c| code(c.outcomes.deleted)));
-    table.push_str(&row("output not JSON", &|c| code(c.outcomes.invalid_output)));
+    table.push_str(&row("output not JSON", &|c| match c.output_is_json {
+        true => code(c.outcomes.invalid_output),
+        false => "not checked (the Result is an opaque blob)".into(),
+    }));
     table.push_str(&row("member too long", &|c| {
         let mut by_error: Vec<(&ErrorSpec, Vec<&str>)> = Vec::new();
         for m in c.operations.iter().flat_map(|op| op.members) {

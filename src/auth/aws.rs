@@ -153,9 +153,32 @@ pub fn verify_in_region(
     verify_scoped(request, keys, Some(region), now)
 }
 
+/// [`verify`] for any AWS signing name (`lambda` for Lambda's durable callbacks), in
+/// `region` when one is given. The canonical path is the received path encoded again, as
+/// every AWS SDK signs restJson1 paths (`%2B` is signed as `%252B`).
+pub fn verify_service(
+    request: &http::Request<Bytes>,
+    keys: &Keys,
+    service: &str,
+    region: Option<&str>,
+    now: SystemTime,
+) -> Result<(), AwsAuthError> {
+    verify_scoped_for(request, keys, service, region, now)
+}
+
 fn verify_scoped(
     request: &http::Request<Bytes>,
     keys: &Keys,
+    expected_region: Option<&str>,
+    now: SystemTime,
+) -> Result<(), AwsAuthError> {
+    verify_scoped_for(request, keys, SERVICE, expected_region, now)
+}
+
+fn verify_scoped_for(
+    request: &http::Request<Bytes>,
+    keys: &Keys,
+    expected_service: &str,
     expected_region: Option<&str>,
     now: SystemTime,
 ) -> Result<(), AwsAuthError> {
@@ -206,7 +229,7 @@ fn verify_scoped(
 
     // Step 6: the scope must be one this service signs for.
     if region.is_empty()
-        || service != SERVICE
+        || service != expected_service
         || terminator != "aws4_request"
         || Some(day) != date_text.get(..8)
     {
@@ -224,8 +247,11 @@ fn verify_scoped(
         request,
         &signed,
         Credentials::new(access_key_id, secret, None, None, "tasktoken"),
-        region,
-        system_time(signed_at).ok_or(AwsAuthError::BadSignature)?,
+        Scope {
+            region,
+            service: expected_service,
+            time: system_time(signed_at).ok_or(AwsAuthError::BadSignature)?,
+        },
     )
     .ok_or(AwsAuthError::BadSignature)?;
     if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
@@ -386,8 +412,7 @@ fn signature_for(
     request: &http::Request<Bytes>,
     signed: &[String],
     credentials: Credentials,
-    region: &str,
-    time: SystemTime,
+    scope: Scope<'_>,
 ) -> Option<String> {
     let mut headers = Vec::new();
     for name in signed {
@@ -409,7 +434,6 @@ fn signature_for(
     }
     settings.excluded_headers = Some(excluded);
 
-    let scope = Scope { region, service: SERVICE, time };
     let output = run_sigv4(request, headers, credentials, scope, settings).ok()?;
     Some(output.signature().to_owned())
 }

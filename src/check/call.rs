@@ -10,8 +10,10 @@ use http::Request;
 
 use super::target::{Received, Target, TransportError};
 use crate::auth::{Credentials, SignError};
-use crate::contract::{alibaba as ali_contract, aws as aws_contract, ErrorSpec, Provider};
-use crate::wire::{alibaba, aws};
+use crate::contract::{
+    alibaba as ali_contract, aws as aws_contract, lambda as lambda_contract, ErrorSpec, Provider,
+};
+use crate::wire::{alibaba, aws, lambda};
 
 /// A call on a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,22 @@ pub fn request(provider: Provider, call: Call<'_>, escape: bool) -> Request<Byte
         (Provider::Alibaba, Call::Heartbeat { token }) => {
             // No such operation: the nearest thing a client could send.
             alibaba::encode(&ali_contract::REPORT_TASK_SUCCEEDED, &[("TaskToken", token)], &[])
+        }
+        (Provider::Lambda, Call::Succeed { token, output }) => lambda::encode(
+            &lambda_contract::SEND_CALLBACK_SUCCESS,
+            token,
+            Bytes::copy_from_slice(output.as_bytes()),
+        ),
+        (Provider::Lambda, Call::Fail { token, error, cause }) => {
+            // The error name is the ErrorObject's ErrorType, the cause its ErrorMessage.
+            let mut object = serde_json::Map::new();
+            object.extend(error.map(|e| ("ErrorType".to_owned(), e.into())));
+            object.extend(cause.map(|c| ("ErrorMessage".to_owned(), c.into())));
+            let body = serde_json::to_vec(&object).unwrap_or_default();
+            lambda::encode(&lambda_contract::SEND_CALLBACK_FAILURE, token, Bytes::from(body))
+        }
+        (Provider::Lambda, Call::Heartbeat { token }) => {
+            lambda::encode(&lambda_contract::SEND_CALLBACK_HEARTBEAT, token, Bytes::new())
         }
     }
 }
@@ -140,34 +158,44 @@ pub fn observe(provider: Provider, result: &Result<Received, TransportError>) ->
                 Seen::Error { status, code, message }
             }
         },
+        Provider::Lambda => {
+            match lambda::decode_response(received.status, &received.headers, &received.body) {
+                lambda::Observed::Success => Seen::Ok,
+                lambda::Observed::Error { status, code, message, .. } => {
+                    Seen::Error { status, code, message }
+                }
+            }
+        }
     }
 }
 
-/// Signs `request` for `provider` with `credentials` at `now`: SigV4 for AWS (with the
-/// target's `Host`), RPC v1 with its common parameters for Alibaba.
+/// Signs `request` for `provider` with `credentials` at `now`: SigV4 for AWS and Lambda (with
+/// the target's `Host`), RPC v1 with its common parameters for Alibaba.
 pub fn sign(
     provider: Provider,
     target: &Target,
-    mut request: Request<Bytes>,
+    request: Request<Bytes>,
     credentials: &Credentials,
     now: SystemTime,
 ) -> Result<Request<Bytes>, SignError> {
     let key = &credentials.key;
+    let sigv4 = |mut request: Request<Bytes>, service: &str| {
+        let host = http::HeaderValue::from_str(target.authority())
+            .map_err(|_| SignError::new("the target's authority is not a valid Host header"))?;
+        request.headers_mut().insert(http::header::HOST, host);
+        crate::auth::aws::sign(
+            &mut request,
+            &key.access_key_id,
+            &key.secret,
+            &credentials.region,
+            service,
+            now,
+        )?;
+        Ok(request)
+    };
     match provider {
-        Provider::Aws => {
-            let host = http::HeaderValue::from_str(target.authority())
-                .map_err(|_| SignError::new("the target's authority is not a valid Host header"))?;
-            request.headers_mut().insert(http::header::HOST, host);
-            crate::auth::aws::sign(
-                &mut request,
-                &key.access_key_id,
-                &key.secret,
-                &credentials.region,
-                crate::auth::aws::SERVICE,
-                now,
-            )?;
-            Ok(request)
-        }
+        Provider::Aws => sigv4(request, crate::auth::aws::SERVICE),
+        Provider::Lambda => sigv4(request, lambda_contract::SIGNING_NAME),
         Provider::Alibaba => crate::auth::alibaba::sign_request(request, key, now),
     }
 }

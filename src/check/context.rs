@@ -18,6 +18,7 @@ use super::target::{exchange, Received, Target, TransportError};
 use super::tokens::{Capabilities, LiveToken, SourceError, TaskRequest, TaskState, TokenSource};
 use crate::auth::{Credentials, SignError};
 use crate::contract::alibaba::Flavour;
+use crate::contract::lambda::LambdaOptions;
 use crate::contract::{Limit, Member, Provider};
 
 /// Why a check stopped early.
@@ -113,6 +114,8 @@ pub struct Ctx<'a> {
     pub deadline: Instant,
     /// Which Alibaba service's limits the target applies.
     pub alibaba_flavour: Flavour,
+    /// Lambda's answers the target gives where the sources leave a choice.
+    pub lambda: LambdaOptions,
     last_failure: Mutex<Option<Failure>>,
 }
 
@@ -141,6 +144,7 @@ impl<'a> Ctx<'a> {
             credentials,
             deadline: Instant::now() + budget,
             alibaba_flavour: Flavour::default(),
+            lambda: LambdaOptions::default(),
             last_failure: Mutex::new(None),
         }
     }
@@ -186,11 +190,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `member`'s limit on this target: the contract's, with Alibaba's flavour applied.
+    /// `member`'s limit on this target: the contract's, with Alibaba's flavour and Lambda's
+    /// Result limit applied.
     pub fn limit(&self, member: &Member) -> Limit {
         match self.provider {
             Provider::Aws => member.limit,
             Provider::Alibaba => self.alibaba_flavour.limit(member),
+            Provider::Lambda => self.lambda.limit(member),
         }
     }
 

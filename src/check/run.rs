@@ -15,6 +15,7 @@ use super::target::{Target, TargetError};
 use super::tokens::{SourceError, TokenSource, TokenSourceSpec};
 use crate::auth::{Credentials, SignError};
 use crate::contract::alibaba::Flavour;
+use crate::contract::lambda::LambdaOptions;
 use crate::contract::Provider;
 use crate::mock::{Mock, MockConfig, MockServer};
 
@@ -50,6 +51,10 @@ pub struct CheckConfig {
     /// Which Alibaba service's limits the target applies (they differ in `Output`); the
     /// embedded mock is started with the same.
     pub alibaba_flavour: Flavour,
+    /// Lambda's answers the target gives where the sources leave a choice (the Result limit,
+    /// the validation error, the error for an unknown id); the embedded mock is started with
+    /// the same.
+    pub lambda: LambdaOptions,
 }
 
 impl CheckConfig {
@@ -84,6 +89,7 @@ impl CheckConfig {
             concurrency: Self::DEFAULT_CONCURRENCY,
             credentials: None,
             alibaba_flavour: Flavour::default(),
+            lambda: LambdaOptions::default(),
         }
     }
 }
@@ -164,6 +170,7 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
             // Idle activity polls are held 1 s, not AWS's 60, so the suite stays quick.
             let config = MockConfig {
                 alibaba_flavour: config.alibaba_flavour,
+                lambda: config.lambda,
                 poll_hold: Duration::from_secs(1),
                 ..MockConfig::default()
             };
@@ -221,6 +228,7 @@ pub fn run_blocking(config: &CheckConfig, progress: &Progress) -> Result<Report,
                     config.check_timeout,
                 );
                 ctx.alibaba_flavour = config.alibaba_flavour;
+                ctx.lambda = config.lambda;
                 let _clock = (shared_clock && check.group == Group::Timeouts)
                     .then(|| clock.lock().unwrap_or_else(|e| e.into_inner()));
                 let began = Instant::now();

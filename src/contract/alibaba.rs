@@ -5,7 +5,7 @@
 
 use super::{
     Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Outcomes, Provenance,
-    Provider, Rule, Traits, Unit,
+    Provider, Rule, TimeoutLabels, Traits, Unit,
 };
 
 use Provenance::{Decision, Documented, Inferred, Observed};
@@ -409,7 +409,9 @@ pub static CONTRACT: Contract = Contract {
         too_large: &ENTITY_TOO_LARGE,
         missing: &MISSING_REQUIRED_PARAMS,
     },
+    output_is_json: true,
     timeout_error: "FnF.TaskTimeout",
+    timed_out_by: TimeoutLabels { task: "task", heartbeat: "heartbeat" },
     traits: Traits {
         api_style: "RPC, `Action` parameter (query and form body merged)",
         success_body: "`{\"EventId\": <int64>, \"RequestId\": \"…\"}`",

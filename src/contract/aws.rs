@@ -5,7 +5,7 @@
 
 use super::{
     Action, CheckStep, Contract, ErrorSpec, Limit, Member, Operation, Outcomes, Provenance,
-    Provider, Rule, Traits, Unit,
+    Provider, Rule, TimeoutLabels, Traits, Unit,
 };
 
 use Provenance::{Decision, Documented, Inferred, Observed};
@@ -439,7 +439,9 @@ pub static CONTRACT: Contract = Contract {
         too_large: &REQUEST_TOO_LARGE,
         missing: &VALIDATION,
     },
+    output_is_json: true,
     timeout_error: "States.Timeout",
+    timed_out_by: TimeoutLabels { task: "task", heartbeat: "heartbeat" },
     traits: Traits {
         api_style: "awsJson1_0, `X-Amz-Target`",
         success_body: "`{}`",

@@ -24,6 +24,7 @@ macro_rules! rule {
 
 pub mod alibaba;
 pub mod aws;
+pub mod lambda;
 pub mod sources;
 
 use std::fmt;
@@ -300,14 +301,17 @@ pub enum Provider {
     Aws,
     /// Alibaba Cloud CloudFlow / Serverless Workflow (`fnf`, RPC style).
     Alibaba,
+    /// AWS Lambda durable execution callbacks (restJson1).
+    Lambda,
 }
 
 impl Provider {
-    /// Lowercase name (`aws`, `alibaba`), as the control API and CLI spell it.
+    /// Lowercase name (`aws`, `alibaba`, `lambda`), as the control API and CLI spell it.
     pub fn name(self) -> &'static str {
         match self {
             Provider::Aws => "aws",
             Provider::Alibaba => "alibaba",
+            Provider::Lambda => "lambda",
         }
     }
 }
@@ -353,6 +357,15 @@ pub struct Outcomes {
     pub too_large: &'static ErrorSpec,
 }
 
+/// How a task view names the deadline that closed a task (`timedOutBy`).
+#[derive(Debug, Serialize)]
+pub struct TimeoutLabels {
+    /// The overall timeout (`task`; Lambda's `Callback.Timeout`).
+    pub task: &'static str,
+    /// The heartbeat timeout (`heartbeat`; Lambda's `Callback.Heartbeat`).
+    pub heartbeat: &'static str,
+}
+
 /// How a provider's wire looks, in words: the rows of the docs' comparison that no table
 /// above derives.
 #[derive(Debug, Serialize)]
@@ -392,8 +405,12 @@ pub struct Contract {
     pub rules: &'static [&'static Rule],
     /// The error for each store outcome.
     pub outcomes: Outcomes,
+    /// Whether a success's output must be JSON (Lambda's Result is an opaque blob).
+    pub output_is_json: bool,
     /// The error a timed-out task shows in its view (`States.Timeout`, `FnF.TaskTimeout`).
     pub timeout_error: &'static str,
+    /// How a timed-out task's view names the deadline that closed it.
+    pub timed_out_by: TimeoutLabels,
     /// The wire in words, for the docs.
     pub traits: Traits,
     /// The long-poll API through which workers receive tokens, where the provider has one
@@ -502,11 +519,12 @@ impl Provider {
         match self {
             Provider::Aws => &aws::CONTRACT,
             Provider::Alibaba => &alibaba::CONTRACT,
+            Provider::Lambda => &lambda::CONTRACT,
         }
     }
 
-    /// Both providers.
-    pub const ALL: [Provider; 2] = [Provider::Aws, Provider::Alibaba];
+    /// Every provider.
+    pub const ALL: [Provider; 3] = [Provider::Aws, Provider::Alibaba, Provider::Lambda];
 
     /// The error a timed-out task shows in its view (`States.Timeout`, `FnF.TaskTimeout`).
     pub fn timeout_error(self) -> &'static str {
@@ -565,6 +583,9 @@ mod tests {
             assert_eq!(provider.name().parse::<Provider>(), Ok(provider));
         }
         let err = "gcp".parse::<Provider>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown provider \"gcp\" (expected one of: aws, alibaba)");
+        assert_eq!(
+            err.to_string(),
+            "unknown provider \"gcp\" (expected one of: aws, alibaba, lambda)"
+        );
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 #[cfg(feature = "strict-auth")]
 use crate::auth::Keys;
 use crate::contract::alibaba::Flavour;
+use crate::contract::lambda::LambdaOptions;
 use crate::tasks::token::DEFAULT_AWS_TOKEN_LEN;
 use crate::tasks::Clock;
 
@@ -38,6 +39,9 @@ pub struct MockConfig {
     pub alibaba_flavour: Flavour,
     /// Apply the documented Alibaba quota (bucket of 10, refilled at 2 per second).
     pub throttle: bool,
+    /// Lambda's answers where the sources disagree or are silent: the Result limit, the
+    /// validation error, the error for an unknown id.
+    pub lambda: LambdaOptions,
     /// How long an idle `GetActivityTask` is held before it answers `{}` (default 60 s, as
     /// AWS; measured on the mock's clock, and never longer than this much real time).
     pub poll_hold: Duration,
@@ -54,7 +58,7 @@ pub struct MockConfig {
 #[cfg(feature = "strict-auth")]
 #[derive(Debug, Clone, Default)]
 pub struct StrictAuth {
-    /// AWS access keys (SigV4; every AWS provider's signing name).
+    /// AWS access keys (SigV4: Step Functions' `states` and Lambda's `lambda`).
     pub aws: Keys,
     /// Alibaba AccessKey pairs (RPC v1 HMAC-SHA1 or ACS3-HMAC-SHA256).
     pub alibaba: Keys,
@@ -73,6 +77,7 @@ impl Default for MockConfig {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             alibaba_flavour: Flavour::CloudFlow,
             throttle: false,
+            lambda: LambdaOptions::default(),
             poll_hold: Duration::from_secs(Self::DEFAULT_POLL_HOLD_SECS),
             #[cfg(feature = "strict-auth")]
             auth: None,
@@ -121,6 +126,12 @@ impl MockConfig {
     /// Sets the Alibaba flavour.
     pub fn alibaba_flavour(mut self, flavour: Flavour) -> Self {
         self.alibaba_flavour = flavour;
+        self
+    }
+
+    /// Sets Lambda's answers where the sources leave a choice.
+    pub fn lambda(mut self, options: LambdaOptions) -> Self {
+        self.lambda = options;
         self
     }
 

@@ -132,6 +132,9 @@ pub struct NewTask {
     pub task_token: String,
     /// The id the control API reads the task by.
     pub task_id: TaskId,
+    /// A Lambda callback's id: the same text as `task_token`, under the name Lambda gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_id: Option<String>,
 }
 
 /// What a caller asks of a task.
@@ -183,8 +186,11 @@ pub struct Applied {
 }
 
 /// A task as the control API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// A Lambda callback's view names things as Lambda does: `output` (its Result, base64) is
+/// shown as `resultBase64`, `error` (the ErrorObject as sent) as the JSON object
+/// `errorObject`, and `timedOutBy` is `Callback.Timeout` or `Callback.Heartbeat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskView {
     /// Its id.
     pub task_id: TaskId,
@@ -192,30 +198,89 @@ pub struct TaskView {
     pub provider: Provider,
     /// Its status now (deadlines evaluated on read).
     pub status: Status,
-    /// The winning success's output, byte for byte.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The winning success's output, byte for byte (Lambda: the Result's bytes in standard
+    /// base64).
     pub output: Option<String>,
-    /// The winning failure's error, or the provider's timeout error (`States.Timeout`,
-    /// `FnF.TaskTimeout`) for a timed-out task.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The winning failure's error (Lambda: the ErrorObject's JSON as sent), or the
+    /// provider's timeout error (`States.Timeout`, `FnF.TaskTimeout`, `Callback.Timeout`,
+    /// `Callback.Heartbeat`) for a timed-out task.
     pub error: Option<String>,
     /// The winning failure's cause.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
     /// Which deadline closed it, when timed out.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timed_out_by: Option<TimeoutKind>,
     /// Accepted heartbeats.
     pub heartbeats: u32,
     /// The overall timeout it was created with.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
     /// The heartbeat timeout it was created with.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub heartbeat_seconds: Option<u64>,
     /// For an activity task: its activity, its input and whether a worker has taken it.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub activity: Option<ActivityView>,
+}
+
+impl Serialize for TaskView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            task_id: TaskId,
+            provider: Provider,
+            status: Status,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            output: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            result_base64: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_object: Option<&'a serde_json::value::RawValue>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            cause: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            timed_out_by: Option<&'static str>,
+            heartbeats: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            timeout_seconds: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            heartbeat_seconds: Option<u64>,
+            #[serde(flatten, skip_serializing_if = "Option::is_none")]
+            activity: Option<&'a ActivityView>,
+        }
+        let lambda = self.provider == Provider::Lambda;
+        let labels = &self.provider.contract().timed_out_by;
+        let (output, result_base64) = match lambda {
+            true => (None, self.output.as_deref()),
+            false => (self.output.as_deref(), None),
+        };
+        let (error, error_object) = match (lambda, self.status) {
+            (true, Status::Failed) => {
+                let raw = self.error.as_deref().unwrap_or("{}");
+                (None, serde_json::from_str::<&serde_json::value::RawValue>(raw).ok())
+            }
+            (true, _) => (None, None),
+            (false, _) => (self.error.as_deref(), None),
+        };
+        Wire {
+            task_id: self.task_id,
+            provider: self.provider,
+            status: self.status,
+            output,
+            result_base64,
+            error,
+            error_object,
+            cause: self.cause.as_deref(),
+            timed_out_by: self.timed_out_by.map(|kind| match kind {
+                TimeoutKind::Task => labels.task,
+                TimeoutKind::Heartbeat => labels.heartbeat,
+            }),
+            heartbeats: self.heartbeats,
+            timeout_seconds: self.timeout_seconds,
+            heartbeat_seconds: self.heartbeat_seconds,
+            activity: self.activity.as_ref(),
+        }
+        .serialize(s)
+    }
 }
 
 /// What the view of an activity task adds.
@@ -443,6 +508,20 @@ impl Store {
                     return Err(StoreError::InvalidSpec("flowName is for alibaba tasks".into()));
                 }
             }
+            Provider::Lambda => {
+                if spec.token_length.is_some() || spec.flow_name.is_some() {
+                    return Err(StoreError::InvalidSpec(
+                        "tokenLength is for aws tasks and flowName for alibaba tasks".into(),
+                    ));
+                }
+                let max = crate::contract::lambda::MAX_TIMEOUT_SECONDS;
+                if [spec.timeout_seconds, spec.heartbeat_seconds].iter().flatten().any(|s| *s > max)
+                {
+                    return Err(StoreError::InvalidSpec(format!(
+                        "lambda timeouts are 0 to {max} seconds (0 disables the timer)"
+                    )));
+                }
+            }
             Provider::Alibaba => {
                 if spec.heartbeat_seconds.is_some() {
                     return Err(StoreError::InvalidSpec(
@@ -465,7 +544,10 @@ impl Store {
             return Err(StoreError::Full(self.max_tasks));
         }
         let now = self.clock.now_ms();
+        // Lambda's CallbackOptions: 0 disables a timer.
+        let disabled = |s: Option<u64>| spec.provider == Provider::Lambda && s == Some(0);
         let deadline = |s: Option<u64>| match s {
+            _ if disabled(s) => NEVER,
             Some(s) if !queued => now.saturating_add(s.saturating_mul(1000)),
             _ => NEVER,
         };
@@ -492,6 +574,7 @@ impl Store {
                 let scheduled = self.events.fetch_add(1, Ordering::Relaxed);
                 self.codec.mint_alibaba(id, flow, scheduled)
             }
+            Provider::Lambda => self.codec.mint_lambda(id),
         };
         if let Some((arn, input)) = activity {
             let task = ActivityTask {
@@ -505,7 +588,8 @@ impl Store {
                 r.outcome = Some(Box::new(Outcome { activity: Some(task), ..Outcome::default() }));
             });
         }
-        Ok(NewTask { task_token: token, task_id: TaskId(id) })
+        let callback_id = (spec.provider == Provider::Lambda).then(|| token.clone());
+        Ok(NewTask { task_token: token, task_id: TaskId(id), callback_id })
     }
 
     /// Applies a completion or heartbeat sent with `token` through `provider`'s API.
@@ -586,6 +670,9 @@ impl Store {
                 status: view_status(r.state),
                 output: outcome.and_then(|o| o.output.clone()),
                 error: match timed_out_by {
+                    Some(TimeoutKind::Heartbeat) if r.provider == Provider::Lambda => {
+                        Some(r.provider.contract().timed_out_by.heartbeat.to_owned())
+                    }
                     Some(_) => Some(r.provider.timeout_error().to_owned()),
                     None => outcome.and_then(|o| o.error.clone()),
                 },

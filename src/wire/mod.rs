@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod alibaba;
 pub mod aws;
+pub mod lambda;
 
 use std::borrow::Cow;
 

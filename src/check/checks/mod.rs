@@ -14,6 +14,7 @@ mod activities;
 mod alibaba;
 mod aws;
 mod identity;
+mod lambda;
 mod shared;
 mod stored;
 
@@ -50,6 +51,7 @@ pub fn catalogue(provider: Provider) -> Vec<Check> {
     match provider {
         Provider::Aws => aws::checks().into_iter().chain(activities::checks()).collect(),
         Provider::Alibaba => alibaba::checks(),
+        Provider::Lambda => lambda::checks(),
     }
 }
 

@@ -36,7 +36,8 @@ pub(super) async fn mint(
     match (source.provider, request.token_length) {
         (Provider::Aws, Some(l)) => body["tokenLength"] = json!(l),
         (Provider::Alibaba, Some(l)) => body["flowName"] = json!(alibaba_flow_name(l)),
-        (_, None) => {}
+        // Lambda callback ids have one length.
+        (Provider::Lambda, Some(_)) | (_, None) => {}
     }
     created(source, body).await
 }
@@ -91,10 +92,28 @@ fn alibaba_flow_name(token_length: usize) -> String {
     "CheckFlow".chars().cycle().take(n).collect()
 }
 
-/// `GET /_mock/tasks/{id}`.
+/// `GET /_mock/tasks/{id}`. A Lambda callback's view names its result `resultBase64` and its
+/// error `errorObject`: they are also read into the neutral `output` (the Result's bytes as
+/// UTF-8, lossily), `error` (the ErrorType) and `cause` (the ErrorMessage).
 pub(super) async fn state(source: &TokenSource, id: &str) -> Result<TaskState, SourceError> {
+    use base64::Engine as _;
     let v = control(source, "GET", &format!("/_mock/tasks/{id}"), None).await?;
-    serde_json::from_value(v).map_err(|e| source.error(e.to_string()))
+    let mut state: TaskState =
+        serde_json::from_value(v).map_err(|e| source.error(e.to_string()))?;
+    if source.provider == Provider::Lambda {
+        if let Some(b64) = &state.result_base64 {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| source.error(format!("resultBase64: {e}")))?;
+            state.output = Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        if let Some(object) = &state.error_object {
+            let member = |name: &str| object.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+            state.error = member("ErrorType");
+            state.cause = member("ErrorMessage");
+        }
+    }
+    Ok(state)
 }
 
 /// `POST /_mock/clock` moving the clock forward.

@@ -136,6 +136,16 @@ pub struct TaskState {
     /// Heartbeats accepted.
     #[serde(default)]
     pub heartbeats: u32,
+    /// A Lambda callback's Result, in standard base64.
+    #[serde(default)]
+    pub result_base64: Option<String>,
+    /// A Lambda callback's ErrorObject, as sent.
+    #[serde(default)]
+    pub error_object: Option<serde_json::Value>,
+    /// Which deadline closed it (`task`, `heartbeat`; Lambda `Callback.Timeout`,
+    /// `Callback.Heartbeat`).
+    #[serde(default)]
+    pub timed_out_by: Option<String>,
 }
 
 /// A token source failed: the run cannot go on (exit code 2).

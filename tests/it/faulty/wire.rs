@@ -12,9 +12,11 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 use tasktoken::contract::alibaba as ali;
 use tasktoken::contract::aws;
+use tasktoken::contract::lambda as lam;
 use tasktoken::contract::ErrorSpec;
 use tasktoken::wire::alibaba::{self as ali_wire, AlibabaError};
 use tasktoken::wire::aws::{self as aws_wire, AwsError};
+use tasktoken::wire::lambda::{self as lam_wire, LambdaError};
 use tasktoken::Provider;
 
 pub(super) type Req = Request<Bytes>;
@@ -54,7 +56,12 @@ impl Out<'_> {
             Provider::Alibaba => {
                 ali_wire::success(self.events.fetch_add(1, Ordering::Relaxed), &request_id())
             }
+            Provider::Lambda => lam_wire::success(&request_id()),
         }
+    }
+
+    pub(super) fn lambda(&self, spec: &'static ErrorSpec, args: &[&str]) -> Resp {
+        lam_wire::error_response(&LambdaError::with(spec, args), &request_id())
     }
 
     pub(super) fn alibaba(&self, spec: &'static ErrorSpec, args: &[&str]) -> Resp {
@@ -68,6 +75,7 @@ impl Out<'_> {
                 aws_error(&aws::INVALID_TOKEN, aws::INVALID_TOKEN.message.map(Into::into))
             }
             Provider::Alibaba => self.alibaba(&ali::INVALID_ARGUMENT, &[]),
+            Provider::Lambda => self.lambda(lam::CONTRACT.outcomes.invalid_token, &[]),
         }
     }
 
@@ -81,6 +89,7 @@ impl Out<'_> {
                 &request_id(),
             ),
             Provider::Alibaba => self.alibaba(&ali::INVALID_ARGUMENT, &[]),
+            Provider::Lambda => self.lambda(&lam::INVALID_PARAMETER_VALUE, &[detail]),
         }
     }
 
@@ -96,6 +105,10 @@ impl Out<'_> {
                  Member must have length less than or equal to {max}"
             )),
             Provider::Alibaba => self.alibaba(&ali::INVALID_ARGUMENT, &[]),
+            Provider::Lambda => self.lambda(
+                &lam::INVALID_PARAMETER_VALUE,
+                &[&format!("Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}")],
+            ),
         }
     }
 }
@@ -188,6 +201,10 @@ pub(super) fn code(provider: Provider, resp: &Resp) -> Option<String> {
             ali_wire::Observed::Success { .. } => None,
             ali_wire::Observed::Error { code, .. } => code,
         },
+        Provider::Lambda => match lam_wire::decode_response(status, resp.headers(), resp.body()) {
+            lam_wire::Observed::Success => None,
+            lam_wire::Observed::Error { code, .. } => code,
+        },
     }
 }
 
@@ -234,11 +251,18 @@ pub(super) fn kind(provider: Provider, req: &Req) -> Kind {
             .and_then(|t| t.strip_prefix(aws::TARGET_PREFIX))
             .map(str::to_owned),
         Provider::Alibaba => params(provider, req).get("Action"),
+        Provider::Lambda => lam_wire::route(req.method(), req.uri().path(), &Default::default())
+            .ok()
+            .map(|r| r.operation.name.to_owned()),
     };
     match name.as_deref() {
-        Some("SendTaskSuccess" | "ReportTaskSucceeded") => Kind::Succeed,
-        Some("SendTaskFailure" | "ReportTaskFailed") => Kind::Fail,
-        Some("SendTaskHeartbeat") => Kind::Heartbeat,
+        Some("SendTaskSuccess" | "ReportTaskSucceeded" | "SendDurableExecutionCallbackSuccess") => {
+            Kind::Succeed
+        }
+        Some("SendTaskFailure" | "ReportTaskFailed" | "SendDurableExecutionCallbackFailure") => {
+            Kind::Fail
+        }
+        Some("SendTaskHeartbeat" | "SendDurableExecutionCallbackHeartbeat") => Kind::Heartbeat,
         _ => Kind::Other,
     }
 }
@@ -311,6 +335,8 @@ pub(super) fn params(provider: Provider, req: &Req) -> Members {
             ),
             Err(_) => Members::None,
         },
+        // The id is a path label and the Result a raw body: no members to edit.
+        Provider::Lambda => Members::None,
     }
 }
 
@@ -344,6 +370,7 @@ fn max_request_bytes(provider: Provider) -> usize {
     match provider {
         Provider::Aws => aws::MAX_REQUEST_BYTES,
         Provider::Alibaba => ali::MAX_REQUEST_BYTES,
+        Provider::Lambda => lam::MAX_REQUEST_BYTES,
     }
 }
 
