@@ -4,7 +4,8 @@
 //! | --- | --- | --- |
 //! | `POST /_mock/tasks` | `{"provider":"aws","timeoutSeconds":n?,"heartbeatSeconds":n?,"tokenLength":n?}` or `{"provider":"alibaba","timeoutSeconds":n?,"flowName":"…"?}` | 201 `{"taskToken","taskId"}` |
 //! | `POST /_mock/tasks` | `{"provider":"aws","activityArn":ARN,"input":TEXT?,"timeoutSeconds":n?,"heartbeatSeconds":n?}`: an activity task (input default `"{}"`) | 201 `{"taskToken","taskId"}`; 404 unknown activity |
-//! | `GET /_mock/tasks/{taskId}` | | 200 task view (activity tasks add `activityArn`, `input`, `delivered`, `workerName`), 404 unknown |
+//! | `POST /_mock/tasks` | `{"provider":"lambda","timeoutSeconds":n?,"heartbeatSeconds":n?}`: a durable callback (0 disables a timer) | 201 `{"taskToken","callbackId","taskId"}` (`callbackId` is `taskToken`) |
+//! | `GET /_mock/tasks/{taskId}` | | 200 task view (activity tasks add `activityArn`, `input`, `delivered`, `workerName`; lambda callbacks show `resultBase64`, `errorObject` and `timedOutBy` `Callback.Timeout` or `Callback.Heartbeat`), 404 unknown |
 //! | `POST /_mock/activities` | `{"name":"…"}` | 201 the activity (as CreateActivity, idempotent) |
 //! | `GET /_mock/activities` | | 200 `{"activities":[{"activityArn","name","queuedTasks","waitingPolls"}]}` |
 //! | `DELETE /_mock/tasks/{taskId}` | | 204; its token then gets `TaskDoesNotExist` |
