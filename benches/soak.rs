@@ -1,8 +1,8 @@
-//! Soak test: a `tasktoken serve` process under mixed concurrent load on both providers, many completions racing on shared tokens, checked round by round.
+//! Soak test: a `tasktoken serve` process under mixed concurrent load on all three providers, many completions racing on shared tokens, checked round by round.
 //!
 //! Run: `TASKTOKEN_SOAK_SECS=600 cargo bench --bench soak` (default 60 s). Outside the
-//! default test run. Every round mints AWS and Alibaba tasks, fires 8 racing completions
-//! (mixed success and failure, random payloads; plus 2 heartbeats on AWS) at each token at
+//! default test run. Every round mints AWS, Alibaba and Lambda tasks, fires 8 racing completions
+//! (mixed success and failure, random payloads; plus 2 heartbeats on AWS and Lambda) at each token at
 //! once, then checks: exactly one winner per token; the stored result is the winner's, byte
 //! for byte; the journal holds exactly the round's requests and its 200 completions name
 //! each task once, with the winner's body; then activity workers' traffic (6 pollers, 40
@@ -53,8 +53,26 @@ fn payload(rng: &mut fastrand::Rng) -> String {
     serde_json::to_string(&json!({"n": rng.u64(..), "text": text})).unwrap()
 }
 
-async fn send(client: &reqwest::Client, base: &str, r: &Racer) -> Result<(u16, String), String> {
+/// The status, body and `x-amzn-ErrorType` (Lambda's errors carry their code only there).
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    r: &Racer,
+) -> Result<(u16, String, String), String> {
+    use tasktoken::contract::lambda as l;
+    let lambda = |operation, body: String| {
+        client
+            .post(format!("{base}{}", tasktoken::wire::lambda::path(operation, &r.token)))
+            .body(body)
+    };
     let request = match (&r.kind, r.provider) {
+        (Kind::Success(o), "lambda") => lambda(&l::SEND_CALLBACK_SUCCESS, o.clone()),
+        (Kind::Failure(e, c), "lambda") => lambda(
+            &l::SEND_CALLBACK_FAILURE,
+            json!({"ErrorType": e, "ErrorMessage": c}).to_string(),
+        )
+        .header("Content-Type", "application/json"),
+        (Kind::Heartbeat, "lambda") => lambda(&l::SEND_CALLBACK_HEARTBEAT, String::new()),
         (Kind::Success(o), "aws") => client
             .post(base)
             .header("X-Amz-Target", "AWSStepFunctions.SendTaskSuccess")
@@ -92,12 +110,29 @@ async fn send(client: &reqwest::Client, base: &str, r: &Racer) -> Result<(u16, S
     };
     let response = request.send().await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
-    Ok((status, response.text().await.map_err(|e| e.to_string())?))
+    let error_type = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((status, response.text().await.map_err(|e| e.to_string())?, error_type))
 }
 
-/// The (output, error, cause) a journalled request body carries.
-fn journal_fields(provider: &str, body: &str) -> (Option<String>, Option<String>, Option<String>) {
-    if provider == "aws" {
+/// The (output, error, cause) a journalled request body of `operation` carries.
+fn journal_fields(
+    provider: &str,
+    operation: &str,
+    body: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
+    if provider == "lambda" {
+        if operation.ends_with("Success") {
+            return (Some(body.to_owned()), None, None);
+        }
+        let v: Value = serde_json::from_str(body).unwrap_or_default();
+        let f = |k: &str| v[k].as_str().map(str::to_owned);
+        (None, f("ErrorType"), f("ErrorMessage"))
+    } else if provider == "aws" {
         let v: Value = serde_json::from_str(body).unwrap_or_default();
         let f = |k: &str| v[k].as_str().map(str::to_owned);
         (f("output"), f("error"), f("cause"))
@@ -144,10 +179,10 @@ async fn round(
     rng: &mut fastrand::Rng,
 ) -> Result<usize, Vec<String>> {
     let mut racers = Vec::new();
-    for provider in ["aws", "alibaba"] {
+    for provider in ["aws", "alibaba", "lambda"] {
         for _ in 0..TOKENS_PER_PROVIDER {
             let (token, task_id) = mint(client, base, provider).await;
-            for i in 0..RACERS + if provider == "aws" { 2 } else { 0 } {
+            for i in 0..RACERS + if provider == "alibaba" { 0 } else { 2 } {
                 let kind = if i >= RACERS {
                     Kind::Heartbeat
                 } else if rng.bool() {
@@ -178,15 +213,16 @@ async fn round(
     let mut winners: HashMap<String, Vec<Racer>> = HashMap::new();
     for (r, h) in racers.iter().zip(handles) {
         match h.await.unwrap() {
-            Ok((200, _)) if !matches!(r.kind, Kind::Heartbeat) => {
+            Ok((200, _, _)) if !matches!(r.kind, Kind::Heartbeat) => {
                 winners.entry(r.task_id.clone()).or_default().push(r.clone())
             }
-            Ok((200, _)) => {}
-            Ok((400, body))
-                if Provider::ALL
-                    .iter()
-                    .any(|p| body.contains(p.contract().outcomes.closed.code)) => {}
-            Ok((status, body)) => violations.push(format!("unexpected answer {status}: {body}")),
+            Ok((200, _, _)) => {}
+            Ok((400, body, error_type))
+                if Provider::ALL.iter().any(|p| {
+                    let closed = p.contract().outcomes.closed.code;
+                    body.contains(closed) || error_type == closed
+                }) => {}
+            Ok((status, body, _)) => violations.push(format!("unexpected answer {status}: {body}")),
             Err(e) => violations.push(format!("transport error: {e}")),
         }
     }
@@ -199,7 +235,20 @@ async fn round(
         }
         let winner = &winners[*task_id][0];
         let view = json_get(client, format!("{base}/_mock/tasks/{task_id}")).await;
+        let lambda = winner.provider == "lambda";
+        let result = view["resultBase64"].as_str().and_then(|b| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(b).ok()
+        });
         let ok = match &winner.kind {
+            Kind::Success(o) if lambda => {
+                view["status"] == "SUCCEEDED" && result.as_deref() == Some(o.as_bytes())
+            }
+            Kind::Failure(e, c) if lambda => {
+                view["status"] == "FAILED"
+                    && view["errorObject"]["ErrorType"].as_str() == Some(e)
+                    && view["errorObject"]["ErrorMessage"].as_str() == Some(c)
+            }
             Kind::Success(o) => view["status"] == "SUCCEEDED" && view["output"].as_str() == Some(o),
             Kind::Failure(e, c) => {
                 view["status"] == "FAILED"
@@ -227,7 +276,8 @@ async fn round(
     }
     let mut journal_winners: HashMap<String, usize> = HashMap::new();
     for e in &entries {
-        let completion = !e["operation"].as_str().unwrap_or("").ends_with("Heartbeat");
+        let operation = e["operation"].as_str().unwrap_or("");
+        let completion = !operation.ends_with("Heartbeat");
         if e["status"] == 200 && completion {
             let id = e["taskId"].as_str().unwrap_or("").to_owned();
             *journal_winners.entry(id.clone()).or_default() += 1;
@@ -236,7 +286,7 @@ async fn round(
                 violations.push(format!("journal names task {id}, which had no winner"));
                 continue;
             };
-            if journal_fields(w.provider, body) != winner_fields(&w.kind) {
+            if journal_fields(w.provider, operation, body) != winner_fields(&w.kind) {
                 violations
                     .push(format!("journal entry for task {id} does not carry the winner's body"));
             }
