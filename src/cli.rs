@@ -71,7 +71,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL", env = "TASKTOKEN_TARGET")]
     pub target: Option<String>,
     /// Where live tokens come from: `mock` (the tasktoken control API on the target),
-    /// `command:CMD` (a shell command printing one fresh token per run), `aws-sqs-callback`
+    /// `command:CMD` (a shell command printing one fresh token per run),
+    /// `command-deadlines:CMD` (the same, given the deadlines a check asks for as
+    /// TASKTOKEN_TIMEOUT_SECONDS and TASKTOKEN_HEARTBEAT_SECONDS), `aws-sqs-callback`
     /// (a state machine with an SQS .waitForTaskToken task; moto, LocalStack) or
     /// `aws-activity` (an activity task; real AWS, LocalStack).
     #[arg(long, value_name = "SOURCE", default_value = "mock")]

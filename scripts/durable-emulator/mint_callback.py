@@ -60,13 +60,18 @@ def main():
         help="emulator URL (default: $TASKTOKEN_TARGET)",
     )
     p.add_argument(
-        "--timeout-seconds", type=int, default=0, help="the callback's TimeoutSeconds (0 = none)"
+        "--timeout-seconds",
+        type=int,
+        default=int(os.environ.get("TASKTOKEN_TIMEOUT_SECONDS") or 0),
+        help="the callback's TimeoutSeconds (0 = none; default: $TASKTOKEN_TIMEOUT_SECONDS, "
+        "which tasktoken's command-deadlines: token source sets)",
     )
     p.add_argument(
         "--heartbeat-seconds",
         type=int,
-        default=0,
-        help="the callback's HeartbeatTimeoutSeconds (0 = none)",
+        default=int(os.environ.get("TASKTOKEN_HEARTBEAT_SECONDS") or 0),
+        help="the callback's HeartbeatTimeoutSeconds (0 = none; default: "
+        "$TASKTOKEN_HEARTBEAT_SECONDS)",
     )
     p.add_argument(
         "--execution-timeout", type=int, default=3600, help="the execution's timeout in seconds"

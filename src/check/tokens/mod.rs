@@ -37,6 +37,11 @@ pub enum TokenSourceSpec {
     Mock,
     /// A shell command that prints one fresh live token per run.
     Command(String),
+    /// `command-deadlines:CMD`: a shell command as [`TokenSourceSpec::Command`] that also
+    /// honours the deadlines a check asks for, given to it as `TASKTOKEN_TIMEOUT_SECONDS` and
+    /// `TASKTOKEN_HEARTBEAT_SECONDS` (unset when the check asks for none), so the timeout
+    /// checks run on its tokens, in real time.
+    CommandWithDeadlines(String),
     /// `aws-sqs-callback`: a state machine whose one Task state is
     /// `arn:aws:states:::sqs:sendMessage.waitForTaskToken` sends `$$.Task.Token` to an SQS
     /// queue the source creates; the token is read back with `ReceiveMessage` (real AWS,
@@ -49,7 +54,7 @@ pub enum TokenSourceSpec {
 
 /// A `--tokens` value that names no token source.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown token source {0:?}: expected mock, aws-sqs-callback, aws-activity or command:CMD")]
+#[error("unknown token source {0:?}: expected mock, aws-sqs-callback, aws-activity, command:CMD or command-deadlines:CMD")]
 pub struct UnknownTokenSource(pub String);
 
 impl FromStr for TokenSourceSpec {
@@ -59,10 +64,18 @@ impl FromStr for TokenSourceSpec {
             "mock" => Ok(TokenSourceSpec::Mock),
             "aws-sqs-callback" => Ok(TokenSourceSpec::AwsSqsCallback),
             "aws-activity" => Ok(TokenSourceSpec::AwsActivity),
-            _ => match s.strip_prefix("command:") {
-                Some(cmd) if !cmd.trim().is_empty() => Ok(TokenSourceSpec::Command(cmd.to_owned())),
-                _ => Err(UnknownTokenSource(s.to_owned())),
-            },
+            _ => {
+                let command = |prefix: &str| {
+                    s.strip_prefix(prefix).filter(|c| !c.trim().is_empty()).map(str::to_owned)
+                };
+                if let Some(cmd) = command("command:") {
+                    Ok(TokenSourceSpec::Command(cmd))
+                } else if let Some(cmd) = command("command-deadlines:") {
+                    Ok(TokenSourceSpec::CommandWithDeadlines(cmd))
+                } else {
+                    Err(UnknownTokenSource(s.to_owned()))
+                }
+            }
         }
     }
 }
@@ -72,6 +85,7 @@ impl std::fmt::Display for TokenSourceSpec {
         match self {
             TokenSourceSpec::Mock => f.write_str("mock"),
             TokenSourceSpec::Command(c) => write!(f, "command:{c}"),
+            TokenSourceSpec::CommandWithDeadlines(c) => write!(f, "command-deadlines:{c}"),
             TokenSourceSpec::AwsSqsCallback => f.write_str("aws-sqs-callback"),
             TokenSourceSpec::AwsActivity => f.write_str("aws-activity"),
         }
@@ -169,8 +183,8 @@ impl SourceError {
 enum Backend {
     /// The tasktoken control API on the target.
     Mock,
-    /// A shell command.
-    Command(String),
+    /// A shell command; `deadlines` when it honours the deadlines asked for.
+    Command { cmd: String, deadlines: bool },
     /// A state machine on the target, with what the source created there.
     Aws(Arc<AwsSource>),
 }
@@ -205,7 +219,13 @@ impl TokenSource {
         };
         match spec {
             TokenSourceSpec::Mock => source.capabilities = mock::capabilities(&source).await?,
-            TokenSourceSpec::Command(cmd) => source.backend = Backend::Command(cmd),
+            TokenSourceSpec::Command(cmd) => {
+                source.backend = Backend::Command { cmd, deadlines: false }
+            }
+            TokenSourceSpec::CommandWithDeadlines(cmd) => {
+                source.backend = Backend::Command { cmd, deadlines: true };
+                source.capabilities.deadlines = true;
+            }
             TokenSourceSpec::AwsSqsCallback | TokenSourceSpec::AwsActivity => {
                 let kind = if spec == TokenSourceSpec::AwsSqsCallback {
                     AwsKind::SqsCallback
@@ -257,7 +277,10 @@ impl TokenSource {
     pub fn spec(&self) -> TokenSourceSpec {
         match &self.backend {
             Backend::Mock => TokenSourceSpec::Mock,
-            Backend::Command(cmd) => TokenSourceSpec::Command(cmd.clone()),
+            Backend::Command { cmd, deadlines: false } => TokenSourceSpec::Command(cmd.clone()),
+            Backend::Command { cmd, deadlines: true } => {
+                TokenSourceSpec::CommandWithDeadlines(cmd.clone())
+            }
             Backend::Aws(aws) => match aws.kind {
                 AwsKind::SqsCallback => TokenSourceSpec::AwsSqsCallback,
                 AwsKind::Activity => TokenSourceSpec::AwsActivity,
@@ -269,7 +292,9 @@ impl TokenSource {
     pub async fn mint(&self, request: &TaskRequest) -> Result<LiveToken, SourceError> {
         match &self.backend {
             Backend::Mock => mock::mint(self, request).await,
-            Backend::Command(cmd) => command::run(self, cmd).await,
+            Backend::Command { cmd, deadlines } => {
+                command::run(self, cmd, deadlines.then_some(request)).await
+            }
             Backend::Aws(aws) => aws.mint(request).await.map_err(|e| self.error(e.to_string())),
         }
     }
@@ -340,7 +365,9 @@ mod tests {
 
     #[test]
     fn specs_round_trip() {
-        for text in ["mock", "aws-sqs-callback", "aws-activity", "command:echo x"] {
+        for text in
+            ["mock", "aws-sqs-callback", "aws-activity", "command:echo x", "command-deadlines:m x"]
+        {
             let spec: TokenSourceSpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);
         }
@@ -349,6 +376,35 @@ mod tests {
         let e = e.to_string();
         assert!(e.contains("aws-sqs-callback") && e.contains("aws-activity"), "{e}");
         assert!("command:  ".parse::<TokenSourceSpec>().is_err());
+    }
+
+    #[tokio::test]
+    async fn only_command_deadlines_hands_the_command_its_deadlines() {
+        let target = Target::new("http://127.0.0.1:9", Duration::from_secs(1)).unwrap();
+        let cmd = "echo \"t${TASKTOKEN_TIMEOUT_SECONDS}-h${TASKTOKEN_HEARTBEAT_SECONDS}\"";
+        let request = TaskRequest {
+            timeout_seconds: Some(3),
+            heartbeat_seconds: Some(2),
+            ..TaskRequest::default()
+        };
+        for (spec, want, deadlines) in [
+            (TokenSourceSpec::CommandWithDeadlines(cmd.into()), "t3-h2", true),
+            (TokenSourceSpec::Command(cmd.into()), "t-h", false),
+        ] {
+            let source =
+                TokenSource::connect(spec, target.clone(), Provider::Lambda, None).await.unwrap();
+            assert_eq!(source.capabilities().deadlines, deadlines);
+            assert_eq!(source.mint(&request).await.unwrap().token, want);
+        }
+        let source = TokenSource::connect(
+            TokenSourceSpec::CommandWithDeadlines(cmd.into()),
+            target,
+            Provider::Lambda,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(source.mint(&TaskRequest::default()).await.unwrap().token, "t-h");
     }
 
     #[tokio::test]
