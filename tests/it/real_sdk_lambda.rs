@@ -599,3 +599,36 @@ async fn strict_mode_rejects_wrong_keys_with_codes_the_sdk_reports() {
     let view = view(&server, &task);
     assert_eq!((view.status, view.heartbeats), (Status::Pending, 0));
 }
+
+/// The README's Rust example (notes/readme-lambda.md), as printed there.
+#[tokio::test]
+async fn readme_example_callback_worker_reports_success() {
+    use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_lambda::primitives::Blob;
+    use tasktoken::{MockServer, Provider, Status, TaskSpec};
+
+    let server = MockServer::start().await; // 127.0.0.1, ephemeral port, virtual clock
+    let task = server.create_task(TaskSpec::new(Provider::Lambda).heartbeat_seconds(60)).unwrap();
+    let config = aws_sdk_lambda::Config::builder()
+        .endpoint_url(server.uri())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http()) // plain HTTP
+        .behavior_version(BehaviorVersion::latest())
+        .build();
+    let lambda = aws_sdk_lambda::Client::from_conf(config);
+    let callback_id = task.callback_id.unwrap(); // base64 with `+`, `/` and `==`
+    lambda
+        .send_durable_execution_callback_success()
+        .callback_id(&callback_id)
+        .result(Blob::new(r#"{"ok":true}"#))
+        .send()
+        .await
+        .unwrap();
+    let view = server.task(task.task_id).unwrap();
+    assert_eq!(view.status, Status::Succeeded);
+    assert_eq!(view.output.as_deref(), Some("eyJvayI6dHJ1ZX0=")); // the Result, base64
+    let again = lambda.send_durable_execution_callback_heartbeat().callback_id(&callback_id);
+    let err = again.send().await.unwrap_err().into_service_error();
+    assert!(err.is_callback_timeout_exception()); // the first completion won
+}
