@@ -13,7 +13,7 @@ import boto3
 import botocore
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from workers import lambda_callback_worker
 
 OPERATIONS = (
@@ -217,6 +217,13 @@ def test_ids_botocore_sends_but_the_model_forbids_are_invalid_parameter_value(
         client.send_durable_execution_callback_success(CallbackId=bad, Result=b"{}")
     # botocore checks only the minimum length: these reached the wire.
     assert [status for _, status, _ in operations(tasktoken_server)] == [400, 400]
+
+
+def test_botocore_refuses_an_empty_id_before_sending(tasktoken_server):
+    client = lambda_client(tasktoken_server)
+    with pytest.raises(ParamValidationError):
+        client.send_durable_execution_callback_heartbeat(CallbackId="")
+    assert tasktoken_server.journal() == []
 
 
 def test_a_result_over_one_mebibyte_is_invalid_parameter_value(tasktoken_server):
