@@ -10,6 +10,10 @@ elsewhere:
         sfn = boto3.client("stepfunctions", **server.boto3_kwargs())
         sfn.send_task_success(taskToken=task["taskToken"], output="{}")
         assert server.task(task["taskId"])["status"] == "SUCCEEDED"
+
+A Lambda durable callback the same way: `create_task("lambda")` adds a `callbackId` for
+`boto3.client("lambda", **server.boto3_kwargs())`, and `server.callback_result(task_id)` gives
+the Result's bytes.
 """
 
 from __future__ import annotations

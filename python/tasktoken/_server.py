@@ -9,6 +9,7 @@ JSON (`fault={"provider": "aws", "error": "ThrottlingException", "count": 1}`).
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -295,7 +296,10 @@ class TasktokenServer:
     ) -> dict[str, Any]:
         """Mints a task (`POST /_mock/tasks`); returns `{"taskToken": ..., "taskId": ...}`.
 
-        Only the arguments given are sent. With `activity_arn` (an activity made by
+        `provider` is `"aws"` (Step Functions), `"alibaba"` (CloudFlow) or `"lambda"` (a Lambda
+        durable execution callback: the answer adds `callbackId`, the same text as
+        `taskToken`, for `send_durable_execution_callback_*(CallbackId=...)`). Only the
+        arguments given are sent. With `activity_arn` (an activity made by
         `create_activity`) it schedules an activity task instead: queued on that activity, or
         handed at once to the longest-waiting `GetActivityTask`; `input` is the JSON text the
         worker receives byte for byte (default `"{}"`, at most 262144 UTF-8 bytes; anything
@@ -318,11 +322,23 @@ class TasktokenServer:
     def task(self, task_id: str) -> dict[str, Any]:
         """The task's state (`GET /_mock/tasks/{id}`): `status`, `output`, `error`, ...
 
-        An activity task adds `activityArn`, `input`, `delivered` (whether a worker took it)
+        A Lambda callback names them as Lambda does: `resultBase64` (the Result's bytes, in
+        standard base64; `callback_result()` decodes it), `errorObject` (the ErrorObject as
+        sent, a dict) and `timedOutBy` `Callback.Timeout` or `Callback.Heartbeat`. An
+        activity task adds `activityArn`, `input`, `delivered` (whether a worker took it)
         and `workerName` (the `workerName` of the poll that took it, if it sent one).
         """
         answer: dict[str, Any] = self._call("GET", "/_mock/tasks/" + quote(str(task_id), safe=""))
         return answer
+
+    def callback_result(self, task_id: str) -> bytes | None:
+        """A Lambda callback's Result as the bytes sent (its `resultBase64`, decoded).
+
+        `None` while the callback has no Result (pending, failed, timed out); `b""` for a
+        success sent without one.
+        """
+        encoded = self.task(task_id).get("resultBase64")
+        return None if encoded is None else base64.b64decode(encoded, validate=True)
 
     def create_activity(self, name: str) -> dict[str, Any]:
         """Creates the activity `name` (`POST /_mock/activities`), or returns the existing one.
@@ -442,7 +458,7 @@ class TasktokenServer:
     # ---- SDK settings ---------------------------------------------------------------------
 
     def boto3_kwargs(self) -> dict[str, str]:
-        """Keywords for `boto3.client("stepfunctions", **server.boto3_kwargs())`.
+        """Keywords for `boto3.client("stepfunctions", **server.boto3_kwargs())`, or `"lambda"`.
 
         The endpoint, a region, and the credentials the mock accepts: the first `aws_key` the
         server was started with, else `test`/`test`.

@@ -110,3 +110,32 @@ def activity_worker(
             sfn.send_task_success(taskToken=token, output=output)
         done.append(record)
     return done
+
+
+def lambda_callback_worker(
+    client: Any, callback_id: str, payload: dict[str, Any], steps: Iterable[Step] = ()
+) -> str:
+    """The same job for a Lambda durable execution callback (`context.create_callback`).
+
+    The external system gets a callback id; between `steps` it sends heartbeats (giving up,
+    "abandoned", when the callback has closed), then reports the job's result as the
+    callback's `Result` (JSON bytes) or its error as the `Error` object.
+    """
+    for step in steps:
+        step()
+        try:
+            client.send_durable_execution_callback_heartbeat(CallbackId=callback_id)
+        except client.exceptions.CallbackTimeoutException:
+            return "abandoned"
+    try:
+        result = sum_job(payload)
+    except JobFailed as e:
+        client.send_durable_execution_callback_failure(
+            CallbackId=callback_id,
+            Error={"ErrorType": "JobFailed", "ErrorMessage": str(e)},
+        )
+        return "failed"
+    client.send_durable_execution_callback_success(
+        CallbackId=callback_id, Result=json.dumps(result).encode("utf-8")
+    )
+    return "succeeded"

@@ -28,6 +28,8 @@ mod oversized_bodies;
 mod races;
 #[cfg(feature = "sdk-tests")] // the official AWS SDK: `cargo test --features sdk-tests`
 mod real_sdk;
+#[cfg(feature = "sdk-tests")] // aws-sdk-lambda: the durable callbacks
+mod real_sdk_lambda;
 mod report_formats;
 mod shared_clock;
 mod signatures;
