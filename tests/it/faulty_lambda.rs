@@ -100,6 +100,21 @@ pub const TABLE: &[(LambdaDefect, &[&str])] = &[
     (LambdaDefect::TimedOutByOverall, &["lambda.timeouts.timed-out-by"]),
 ];
 
+/// Checks built on `ctx.property`: their failures must carry a shrunk minimal case.
+const PROPERTY_CHECKS: &[&str] = &[
+    "lambda.validation.id-length",
+    "lambda.validation.id-pattern",
+    "lambda.validation.result-bytes",
+    "lambda.validation.error-object-size",
+    "lambda.state.result-stored",
+    "lambda.state.result-byte-exact",
+    "lambda.state.error-object-as-sent",
+    "lambda.state.altered-id-positions",
+    "lambda.state.sequences",
+    "lambda.races.one-winner",
+    "lambda.robustness.random-requests",
+];
+
 async fn check(target: &lambda::LambdaTarget, select: &[&str]) -> Report {
     let mut config = CheckConfig::new(Provider::Lambda);
     config.target = Some(target.uri());
@@ -128,6 +143,9 @@ async fn each_defect_is_caught_by_its_checks() {
             };
             assert!(!failure.message.is_empty(), "{defect:?}: {id} failed without saying why");
             assert!(failure.exchange.is_some(), "{defect:?}: {id} failed without an exchange");
+            if PROPERTY_CHECKS.contains(id) {
+                assert!(failure.minimal_case.is_some(), "{defect:?}: {id} has no minimal case");
+            }
             println!(
                 "DEFECT lambda {defect:?}: {id} failed: {} ({:?})",
                 failure.message,
