@@ -232,6 +232,9 @@ rule!(R_STATUSES, "lambda.wire.statuses", Documented,
 rule!(R_UNKNOWN_ROUTE, "lambda.wire.unknown-route", Decision,
     "A path under the prefix that is not `{id}/succeed|fail|heartbeat` with POST (another action, another method, a raw `/` inside the id) is `UnknownOperationException` 404.",
     "our decision: the service's answer is not recorded (docs/sources.md#lambda-uncertain)");
+rule!(R_BAD_INPUT, "lambda.error.bad-input", Inferred,
+    "Any request under the prefix, whatever its path, method or body, gets a success or a 4xx error with `x-amzn-ErrorType` and a JSON object body: never a 5xx (which the model keeps for the service's own faults) nor an error the SDKs cannot decode.",
+    "model: ServiceException and KMS* are the only 5xx shapes (docs/sources.md#lambda-service-model); SDK decoding (docs/sources.md#lambda-sdk-error-decoding)");
 rule!(R_BODY_SIZE, "lambda.limit.request", Decision,
     "A body over 2097152 bytes is the validation error, answered from its head, and the connection closes.",
     "our decision: room for the 1 MB error object escaped; no source gives a request limit (docs/sources.md#lambda-uncertain)");
@@ -535,6 +538,7 @@ pub static CONTRACT: Contract = Contract {
         &R_ERROR_DECODABLE,
         &R_STATUSES,
         &R_UNKNOWN_ROUTE,
+        &R_BAD_INPUT,
         &R_ERROR_SHAPE,
         &R_BAD_ESCAPE,
         &R_TIMEOUTS,

@@ -324,10 +324,15 @@ fn every_check_is_caught_by_some_defect() {
     let table = table();
     let activity_rows =
         crate::faulty_activities::TABLE.iter().flat_map(|(_, checks)| checks.iter());
-    let covered: BTreeSet<&str> =
-        table.iter().flat_map(|e| e.checks.iter().copied()).chain(activity_rows.copied()).collect();
+    let lambda_rows = crate::faulty_lambda::TABLE.iter().flat_map(|(_, checks)| checks.iter());
+    let covered: BTreeSet<&str> = table
+        .iter()
+        .flat_map(|e| e.checks.iter().copied())
+        .chain(activity_rows.copied())
+        .chain(lambda_rows.copied())
+        .collect();
     let mut all = BTreeSet::new();
-    for provider in [Provider::Aws, Provider::Alibaba] {
+    for provider in Provider::ALL {
         for check in catalogue(provider) {
             all.insert(check.id);
         }
@@ -351,11 +356,14 @@ fn every_check_is_caught_by_some_defect() {
             entry.defect
         );
     }
+    for (defect, checks) in crate::faulty_lambda::TABLE {
+        assert!(checks.iter().all(|c| c.starts_with("lambda.")), "{defect:?}: not lambda checks");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_mock_on_wiremock_passes_every_check() {
-    for provider in [Provider::Aws, Provider::Alibaba] {
+    for provider in Provider::ALL {
         let mock = Mock::new(MockConfig::default()).expect("the default config is valid");
         let server = serve(mock.responder()).await;
         let report = check(provider, &server, &[]).await;

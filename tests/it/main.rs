@@ -21,6 +21,7 @@ mod cli_check;
 mod cli_serve;
 mod contract_docs;
 mod faulty_activities;
+mod faulty_lambda;
 mod faulty_targets;
 mod hostile_targets;
 mod http_server;

@@ -15,7 +15,7 @@ use crate::check::call::{observe, request, Call, Seen};
 use crate::check::context::{CheckRun, Ctx, Halt};
 use crate::check::outcome::Failure;
 use crate::check::tokens::{LiveToken, TaskRequest};
-use crate::contract::Bound;
+use crate::contract::{Bound, Provider};
 use crate::tasks::Status;
 
 /// The token length the identity checks ask for: the longest `taskToken` AWS allows. Sources
@@ -79,6 +79,15 @@ fn case_flipped(chars: &[char], i: usize) -> Option<(String, String)> {
 /// What a token the service never issued gets: the invalid-token error, or the member's
 /// length error where the alteration took it past the contract's limit.
 fn never_issued(ctx: &Ctx<'_>, token: &str) -> Result<(Want<'static>, Option<String>), Halt> {
+    // A Lambda id is a path label with a pattern: an alteration that breaks the pattern (an `A`
+    // after the padding) gets the validation error, a well-formed one the unknown-id error.
+    if ctx.provider == Provider::Lambda {
+        let spec = match crate::wire::lambda::validate_id(token.as_bytes(), &ctx.lambda) {
+            Ok(_) => ctx.lambda.unknown_id.spec(),
+            Err(e) => e.spec,
+        };
+        return Ok((Want::error(spec), None));
+    }
     // The token is the first member of every operation.
     let operation = ctx.provider.contract().operations[0];
     let token_member = member(operation, operation.members[0].name)?;
@@ -183,6 +192,12 @@ pub fn altered_tokens(ctx: &Ctx<'_>) -> CheckRun {
         variants.push((chars[..cut].iter().collect(), format!("only its first {cut} characters")));
     }
     variants.push((format!("{}A", t.token), "an `A` appended".to_owned()));
+    // A padded Lambda id extended where its pattern allows it: before the `=` padding.
+    let body = t.token.trim_end_matches('=');
+    if ctx.provider == Provider::Lambda && body.len() < t.token.len() {
+        let padding = &t.token[body.len()..];
+        variants.push((format!("{body}A{padding}"), "an `A` inserted before the padding".into()));
+    }
     let count = variants.len() as u32;
     for (altered, what) in &variants {
         probe(ctx, altered, what)?;

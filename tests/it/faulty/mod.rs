@@ -21,6 +21,7 @@ use tasktoken::{ContractResponder, Mock, MockConfig, Provider, TaskSpec};
 use wiremock::{Respond, ResponseTemplate};
 
 pub mod activity;
+pub mod lambda;
 mod wire;
 
 use wire::*;
