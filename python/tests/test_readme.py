@@ -19,7 +19,12 @@ def python_block(path: Path, heading: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "path, heading", [("README.md", "## From Python"), ("python/README.md", "## A worker test")]
+    "path, heading",
+    [
+        ("README.md", "## From Python"),
+        ("README.md", "### Lambda durable callbacks"),
+        ("python/README.md", "## A worker test"),
+    ],
 )
 def test_the_readme_worker_test_passes(pytester, path, heading):
     code = python_block(ROOT / path, heading)
