@@ -59,13 +59,14 @@ pub fn with_token(data: &[u8], token: &str) -> Vec<u8> {
 
 /// Sends `request` on an in-memory connection and checks the invariants: the answer is a
 /// well-formed HTTP/1.x response (or the connection just closes), never a 5xx, and the witness
-/// task is untouched.
-pub fn exchange(request: Vec<u8>, tasks: &Tasks) {
+/// task is untouched. Returns the answer's bytes (empty when the request was skipped or the
+/// connection just closed).
+pub fn exchange(request: Vec<u8>, tasks: &Tasks) -> Vec<u8> {
     // The control API changes the shared mock on purpose (a reset deletes the witness; a
     // clock move times it out; an injected 500 fails later runs): the targets fuzz the
     // provider APIs. First found as `\xf0POST /_mock/reset#… HTTP/1.1` deleting the witness.
     if request.windows(6).any(|w| w == b"/_mock") {
-        return;
+        return Vec::new();
     }
     let mock = MOCK.clone();
     let answer = RUNTIME.block_on(async move {
@@ -96,4 +97,5 @@ pub fn exchange(request: Vec<u8>, tasks: &Tasks) {
     let witness = MOCK.task(tasks.witness.task_id).expect("the witness exists");
     assert_eq!(witness.status, Status::Pending, "the witness task changed");
     assert_eq!(witness.heartbeats, 0, "the witness task got a heartbeat");
+    answer
 }
