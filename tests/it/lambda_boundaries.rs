@@ -400,3 +400,64 @@ fn zero_seconds_disables_a_timer_and_no_heartbeat_timer_still_takes_heartbeats()
     );
     assert_eq!(over.status(), 400);
 }
+
+// ---- the ErrorObject's size and the bodies that do not matter ---------------------------------
+
+/// An ErrorObject whose fields hold `bytes` UTF-8 bytes in all, of `width`-byte characters,
+/// spread over ErrorMessage, ErrorData and two StackTrace lines.
+fn error_object_of(bytes: usize, width: usize) -> String {
+    let quarter = bytes / 4;
+    let rest = bytes - 3 * quarter;
+    let part = |n: usize| serde_json::to_string(&common::utf8_of(n, width)).unwrap();
+    format!(
+        r#"{{"ErrorMessage":{},"ErrorData":{},"StackTrace":[{},{}],"ErrorType":"E"}}"#,
+        part(quarter),
+        part(quarter),
+        part(quarter),
+        part(rest - 1)
+    )
+}
+
+#[rstest]
+#[case::at_the_limit_ascii(1_048_576, 1, "200")]
+#[case::one_over_ascii(1_048_577, 1, "InvalidParameterValueException")]
+#[case::at_the_limit_two_byte(1_048_576, 2, "200")]
+#[case::one_over_four_byte(1_048_577, 4, "InvalidParameterValueException")]
+fn the_error_object_is_limited_in_utf8_bytes_of_all_fields(
+    #[case] bytes: usize,
+    #[case] width: usize,
+    #[case] expected: &str,
+) {
+    // `ErrorType` is the one byte `E`; the other fields hold the rest.
+    let m = mock();
+    let t = callback(&m);
+    let body = error_object_of(bytes, width);
+    let r = m.handle(call(FAIL, &t.task_token, body.clone()));
+    assert_eq!(code(&r), expected);
+    let status = m.task(t.task_id).unwrap().status;
+    assert_eq!(status == Status::Failed, expected == "200");
+    if expected != "200" {
+        assert!(message(&r).contains("1048576 bytes"), "{}", message(&r));
+    } else {
+        assert_eq!(m.task(t.task_id).unwrap().error.unwrap(), body);
+    }
+}
+
+#[test]
+fn heartbeat_bodies_are_ignored_and_any_success_content_type_is_accepted() {
+    let m = mock();
+    let t = callback(&m);
+    assert_eq!(code(&m.handle(call(HEARTBEAT, &t.task_token, "\u{0}not json\u{ff}"))), "200");
+    assert_eq!(m.task(t.task_id).unwrap().heartbeats, 1);
+    for content_type in ["application/octet-stream", "application/json", "text/plain"] {
+        let t = callback(&m);
+        let mut req = call(SUCCEED, &t.task_token, "raw");
+        req.headers_mut().insert("content-type", content_type.parse().unwrap());
+        assert_eq!(code(&m.handle(req)), "200", "{content_type}");
+        assert_eq!(m.task(t.task_id).unwrap().output.unwrap(), STANDARD.encode("raw"));
+    }
+    // An empty Success body is a callback with no Result: shown as an empty resultBase64.
+    let t = callback(&m);
+    assert_eq!(code(&m.handle(call(SUCCEED, &t.task_token, ""))), "200");
+    assert!(view_json(&m, t.task_id).contains(r#""resultBase64":"""#));
+}
