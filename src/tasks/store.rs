@@ -395,14 +395,15 @@ struct Record {
 const NEVER: u64 = u64::MAX;
 
 impl Record {
-    /// Applies a deadline that has passed.
+    /// Applies a deadline that has passed, named by the one that passed first (the overall
+    /// one on a tie): read late, a task past both deadlines still shows which closed it.
     fn refresh(&mut self, now: u64) {
-        if self.state == State::Pending {
-            if now >= self.timeout_at {
-                self.state = State::TimedOut(TimeoutKind::Task);
-            } else if now >= self.heartbeat_at {
-                self.state = State::TimedOut(TimeoutKind::Heartbeat);
-            }
+        if self.state == State::Pending && now >= self.timeout_at.min(self.heartbeat_at) {
+            self.state = State::TimedOut(if self.heartbeat_at < self.timeout_at {
+                TimeoutKind::Heartbeat
+            } else {
+                TimeoutKind::Task
+            });
         }
     }
 }
@@ -846,6 +847,20 @@ mod tests {
         assert_eq!(store.view(t.task_id).unwrap().status, Status::Pending);
         clock.advance(Duration::from_millis(1)).unwrap();
         assert_eq!(store.view(t.task_id).unwrap().timed_out_by, Some(TimeoutKind::Heartbeat));
+    }
+
+    #[test]
+    fn a_late_read_names_the_deadline_that_passed_first() {
+        let clock = Clock::virtual_at(0);
+        let store = Store::new(clock.clone());
+        let spec = TaskSpec::new(Provider::Aws).timeout_seconds(15).heartbeat_seconds(5);
+        let t = store.create(&spec).unwrap();
+        let tie =
+            store.create(&TaskSpec::new(Provider::Aws).timeout_seconds(5).heartbeat_seconds(5));
+        clock.advance(Duration::from_secs(20)).unwrap();
+        assert_eq!(store.view(t.task_id).unwrap().timed_out_by, Some(TimeoutKind::Heartbeat));
+        let tie = store.view(tie.unwrap().task_id).unwrap();
+        assert_eq!(tie.timed_out_by, Some(TimeoutKind::Task));
     }
 
     #[test]

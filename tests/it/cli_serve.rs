@@ -95,3 +95,67 @@ fn a_signal_sent_the_moment_the_address_is_printed_stops_serve_cleanly() {
         assert_eq!(stop(child, signal), 0, "{signal}");
     }
 }
+
+/// Mints a Lambda callback on `uri` and posts a Result of `bytes` bytes; the answer's status
+/// and `x-amzn-ErrorType`.
+async fn lambda_result_of(uri: &str, bytes: usize) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{uri}/_mock/tasks"))
+        .body(r#"{"provider":"lambda"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = serde_json::from_str(&created.text().await.unwrap()).unwrap();
+    let id = created["callbackId"].as_str().unwrap();
+    let op = &tasktoken::contract::lambda::SEND_CALLBACK_SUCCESS;
+    let r = client
+        .post(format!("{uri}{}", tasktoken::wire::lambda::path(op, id)))
+        .body(vec![b'x'; bytes])
+        .send()
+        .await
+        .unwrap();
+    let code = r.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_owned());
+    (r.status().as_u16(), code.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_lambda_result_limit_flag_and_variable_are_enforced() {
+    let ipve = (400, "InvalidParameterValueException".to_owned());
+    let ok = (200, String::new());
+    for (args, env) in [
+        (&["--port", "0", "--lambda-result-limit", "262144"][..], &[][..]),
+        (&["--port", "0"][..], &[("TASKTOKEN_LAMBDA_RESULT_LIMIT", "262144")][..]),
+    ] {
+        let (child, uri) = start(args, env);
+        assert_eq!(lambda_result_of(&uri, 262_144).await, ok, "{args:?} {env:?}");
+        assert_eq!(lambda_result_of(&uri, 262_145).await, ipve, "{args:?} {env:?}");
+        assert_eq!(stop(child, "-TERM"), 0);
+    }
+    // The default is botocore 1.44.5's 1 MiB.
+    let (child, uri) = start(&["--port", "0"], &[]);
+    assert_eq!(lambda_result_of(&uri, 262_145).await, ok);
+    assert_eq!(lambda_result_of(&uri, 1_048_576).await, ok);
+    assert_eq!(lambda_result_of(&uri, 1_048_577).await, ipve);
+    assert_eq!(stop(child, "-TERM"), 0);
+}
+
+#[test]
+fn an_invalid_lambda_result_limit_is_refused_by_clap() {
+    for (args, env) in [
+        (&["serve", "--lambda-result-limit", "5"][..], &[][..]),
+        (&["serve", "--lambda-result-limit", "1MiB"][..], &[][..]),
+        (&["serve"][..], &[("TASKTOKEN_LAMBDA_RESULT_LIMIT", "262145")][..]),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tasktoken"))
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--lambda-result-limit"), "{stderr}");
+        assert!(stderr.contains("expected 1048576 or 262144"), "{stderr}");
+    }
+}

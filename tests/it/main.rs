@@ -25,6 +25,8 @@ mod faulty_lambda;
 mod faulty_targets;
 mod hostile_targets;
 mod http_server;
+mod lambda_boundaries;
+mod lambda_responses;
 mod oversized_bodies;
 mod races;
 #[cfg(feature = "sdk-tests")] // the official AWS SDK: `cargo test --features sdk-tests`

@@ -132,3 +132,228 @@ async fn a_chunked_body_over_the_limit_with_expect_is_continued_then_refused() {
     assert_eq!(outcome.verdict(&case), Ok(()));
     assert!(outcome.sent < 20 * MB, "the streaming client stops at the answer");
 }
+
+// ---- Lambda ------------------------------------------------------------------------------
+//
+// `benches/common/bodies.rs` has no Lambda head (its `Api` is AWS or Alibaba, and benches/ is
+// not this test's to change), so these clients behave as its blocking and streaming ones do,
+// cut to what the verdict needs, on Lambda's path with its 2 MiB limit.
+
+mod lambda_bodies {
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    pub use super::bodies::{Client, Framing};
+
+    /// One oversized Lambda Success post.
+    #[derive(Debug, Clone, Copy)]
+    pub struct LambdaCase {
+        pub framing: Framing,
+        pub expect: bool,
+        pub client: Client,
+        pub size: u64,
+    }
+
+    impl LambdaCase {
+        pub fn matrix(sizes: &[u64]) -> Vec<LambdaCase> {
+            let mut cases = Vec::new();
+            for &size in sizes {
+                for framing in [Framing::Length, Framing::Chunked] {
+                    for expect in [false, true] {
+                        for client in [Client::Blocking, Client::Streaming] {
+                            cases.push(LambdaCase { framing, expect, client, size });
+                        }
+                    }
+                }
+            }
+            cases
+        }
+
+        fn head(&self, addr: SocketAddr, path: &str) -> String {
+            let framing = match self.framing {
+                Framing::Length => format!("Content-Length: {}\r\n", self.size),
+                Framing::Chunked => "Transfer-Encoding: chunked\r\n".to_owned(),
+            };
+            let expect = if self.expect { "Expect: 100-continue\r\n" } else { "" };
+            format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\n{framing}{expect}\r\n")
+        }
+    }
+
+    /// What came back: every byte read (the first 64 KiB), a failed write, and whether the
+    /// server ended the stream.
+    #[derive(Debug, Default)]
+    struct Seen {
+        received: Vec<u8>,
+        write_error: Option<String>,
+        closed: bool,
+    }
+
+    fn final_part(mut bytes: &[u8]) -> Option<&[u8]> {
+        while bytes.starts_with(b"HTTP/1.1 1") {
+            let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+            bytes = &bytes[end + 4..];
+        }
+        (!bytes.is_empty()).then_some(bytes)
+    }
+
+    fn read_to_end(stream: &mut TcpStream, seen: &mut Seen, answered: Option<&AtomicBool>) {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    seen.closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    if seen.received.len() < 64 * 1024 {
+                        seen.received.extend_from_slice(&buf[..n]);
+                    }
+                    if let (Some(a), Some(_)) = (answered, final_part(&seen.received)) {
+                        a.store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // A reset after the whole answer is how a lingering close may end.
+                    seen.closed = e.kind() == ErrorKind::ConnectionReset;
+                    break;
+                }
+            }
+        }
+        if let Some(a) = answered {
+            a.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn write_body(stream: &mut TcpStream, case: &LambdaCase, stop: &AtomicBool) -> Option<String> {
+        let data = [b'x'; 64 * 1024];
+        let mut sent = 0u64;
+        while sent < case.size && !stop.load(Ordering::Relaxed) {
+            let n = (case.size - sent).min(data.len() as u64) as usize;
+            let written = match case.framing {
+                Framing::Length => stream.write_all(&data[..n]),
+                Framing::Chunked => {
+                    let mut frame = format!("{n:x}\r\n").into_bytes();
+                    frame.extend_from_slice(&data[..n]);
+                    frame.extend_from_slice(b"\r\n");
+                    stream.write_all(&frame)
+                }
+            };
+            if let Err(e) = written {
+                return Some(format!("{:?}", e.kind()));
+            }
+            sent += n as u64;
+        }
+        if case.framing == Framing::Chunked && sent == case.size {
+            return stream.write_all(b"0\r\n\r\n").err().map(|e| format!("{:?}", e.kind()));
+        }
+        None
+    }
+
+    fn post(addr: SocketAddr, path: &str, case: &LambdaCase) -> Seen {
+        let mut seen = Seen::default();
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        stream.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream.write_all(case.head(addr, path).as_bytes()).unwrap();
+        match case.client {
+            Client::Blocking => {
+                seen.write_error = write_body(&mut stream, case, &AtomicBool::new(false));
+                read_to_end(&mut stream, &mut seen, None);
+            }
+            Client::Streaming => {
+                if case.expect {
+                    // Up to 1 s for the 100 or a final answer, as curl waits.
+                    stream.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+                    let mut buf = [0u8; 4096];
+                    if let Ok(n) = stream.read(&mut buf) {
+                        seen.received.extend_from_slice(&buf[..n]);
+                    }
+                    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                    if final_part(&seen.received).is_some() {
+                        read_to_end(&mut stream, &mut seen, None);
+                        return seen;
+                    }
+                }
+                let answered = Arc::new(AtomicBool::new(false));
+                let mut reading = stream.try_clone().unwrap();
+                let flag = answered.clone();
+                let mut prior = std::mem::take(&mut seen);
+                let reader = std::thread::spawn(move || {
+                    read_to_end(&mut reading, &mut prior, Some(&flag));
+                    prior
+                });
+                let write_error = write_body(&mut stream, case, &answered);
+                seen = reader.join().unwrap();
+                seen.write_error = write_error;
+            }
+        }
+        seen
+    }
+
+    /// Posts `case` to `path` and judges it: the refusal read (400, the validation error in
+    /// `x-amzn-ErrorType`, `Connection: close`), the stream then ended, a blocking client's
+    /// body all written, and no `100 Continue` before the refusal of a declared length.
+    pub fn verdict(addr: SocketAddr, path: &str, case: &LambdaCase) -> Result<(), String> {
+        let seen = post(addr, path, case);
+        let text = String::from_utf8_lossy(final_part(&seen.received).unwrap_or_default());
+        let head = text.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+        let refused = head.starts_with("http/1.1 400 ")
+            && head.contains("\r\nx-amzn-errortype: invalidparametervalueexception")
+            && head.contains("\r\nconnection: close")
+            && text.contains("The request body must be at most 2097152 bytes");
+        if !refused {
+            return Err(format!("no refusal read: {text:?}"));
+        }
+        if !seen.closed {
+            return Err("the connection was not closed after the refusal".into());
+        }
+        if case.client == Client::Blocking && seen.write_error.is_some() {
+            return Err(format!("the body could not be written: {:?}", seen.write_error));
+        }
+        if case.framing == Framing::Length && seen.received.starts_with(b"HTTP/1.1 100") {
+            return Err("a 100 Continue came before the refusal of a declared length".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_reads_the_lambda_refusal_of_bodies_over_2_mib() {
+    use lambda_bodies::{verdict, LambdaCase};
+    use tasktoken::contract::lambda::{MAX_REQUEST_BYTES, SEND_CALLBACK_SUCCESS};
+    let server = MockServer::start().await;
+    let t = server.create_task(tasktoken::TaskSpec::new(tasktoken::Provider::Lambda)).unwrap();
+    let path = tasktoken::wire::lambda::path(&SEND_CALLBACK_SUCCESS, &t.task_token);
+    let addr = server.address();
+    let sizes = [MAX_REQUEST_BYTES as u64 + 1, 20 * MB];
+    let failures = tokio::task::spawn_blocking(move || {
+        LambdaCase::matrix(&sizes)
+            .iter()
+            .filter_map(|case| verdict(addr, &path, case).err().map(|e| format!("{case:?}: {e}")))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(server.task(t.task_id).unwrap().status, tasktoken::Status::Pending);
+    // 2 MiB exactly is read whole: a Result over 1 MiB, the validation error on its own.
+    let body = vec![b'x'; MAX_REQUEST_BYTES];
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}{}",
+            server.uri(),
+            tasktoken::wire::lambda::path(&SEND_CALLBACK_SUCCESS, &t.task_token)
+        ))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("connection").is_none_or(|c| c != "close"));
+    assert!(r.text().await.unwrap().contains("'result'"));
+    heartbeat_works(&server).await;
+}

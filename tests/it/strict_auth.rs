@@ -373,3 +373,84 @@ fn sigv4_has_no_nonce_a_replay_within_the_window_is_accepted_as_on_aws() {
     mock.advance_clock(Duration::from_secs(60)).unwrap();
     assert_eq!(code(&mock.handle(clone(&req))), "200");
 }
+
+// ---- Lambda durable callbacks: SigV4 with signing name `lambda` ------------------------------
+
+/// A Lambda call on `id` as botocore sends it, to a `lambda` host.
+fn lambda_call(
+    operation: &tasktoken::contract::Operation,
+    id: &str,
+    body: &str,
+) -> http::Request<Bytes> {
+    let mut req = common::lambda::call(operation, id, body.to_owned());
+    req.headers_mut().insert("host", "lambda.us-east-1.amazonaws.com".parse().unwrap());
+    req
+}
+
+fn lambda_signed(mock: &Mock, req: &mut http::Request<Bytes>, service: &str) {
+    let now = mock_now(mock);
+    tasktoken::auth::aws::sign(req, "AKIDTEST", "s3cr3t", "us-east-1", service, now).unwrap();
+}
+
+#[test]
+fn a_lambda_call_signed_for_lambda_verifies_over_the_double_encoded_path() {
+    use common::lambda::{code, FAIL, HEARTBEAT, SUCCEED};
+    let mock = strict_mock(MockConfig::default());
+    let t = mock.create_task(tasktoken::TaskSpec::new(tasktoken::Provider::Lambda)).unwrap();
+    let id = t.task_token.as_str();
+    assert!(id.contains('+') && id.contains('/') && id.ends_with("=="), "{id}");
+    let mut heartbeat = lambda_call(HEARTBEAT, id, "");
+    assert!(heartbeat.uri().path().contains("%2B") && heartbeat.uri().path().contains("%3D"));
+    lambda_signed(&mock, &mut heartbeat, "lambda");
+    assert_eq!(code(&mock.handle(heartbeat)), "200");
+    let mut success = lambda_call(SUCCEED, id, "\u{1F600} result");
+    lambda_signed(&mock, &mut success, "lambda");
+    assert_eq!(code(&mock.handle(success)), "200");
+    assert_eq!(mock.task(t.task_id).unwrap().status, tasktoken::Status::Succeeded);
+
+    // The canonical path is the path as received: the same id with a raw `+` (which the mock
+    // reads as the same callback) no longer matches the signature over `%2B`.
+    let t = mock.create_task(tasktoken::TaskSpec::new(tasktoken::Provider::Lambda)).unwrap();
+    let mut req = lambda_call(FAIL, &t.task_token, "{}");
+    lambda_signed(&mock, &mut req, "lambda");
+    let plus = req.uri().path().replace("%2B", "+");
+    *req.uri_mut() = plus.parse().unwrap();
+    assert_eq!(code(&mock.handle(req)), "InvalidSignatureException");
+    assert_eq!(mock.task(t.task_id).unwrap().status, tasktoken::Status::Pending);
+}
+
+#[test]
+fn lambda_auth_errors() {
+    use common::lambda::{code, HEARTBEAT};
+    let snap = |name: &str, response: http::Response<Bytes>| {
+        snapshot_settings().bind(|| insta::assert_snapshot!(name, render(&response)));
+    };
+    let mock = strict_mock(MockConfig::default());
+    let t = mock.create_task(tasktoken::TaskSpec::new(tasktoken::Provider::Lambda)).unwrap();
+    let mut states = lambda_call(HEARTBEAT, &t.task_token, "");
+    lambda_signed(&mock, &mut states, "states");
+    let r = mock.handle(states);
+    assert_eq!((r.status().as_u16(), code(&r)), (403, "InvalidSignatureException".into()));
+    snap("lambda_auth_signed_for_states", r);
+    let r = mock.handle(lambda_call(HEARTBEAT, &t.task_token, ""));
+    assert_eq!(
+        (r.status().as_u16(), code(&r)),
+        (403, "MissingAuthenticationTokenException".into())
+    );
+    snap("lambda_auth_missing", r);
+    let mut wrong_secret = lambda_call(HEARTBEAT, &t.task_token, "");
+    let now = mock_now(&mock);
+    tasktoken::auth::aws::sign(&mut wrong_secret, "AKIDTEST", "wrong", "us-east-1", "lambda", now)
+        .unwrap();
+    assert_eq!(code(&mock.handle(wrong_secret)), "InvalidSignatureException");
+    let mut unknown_key = lambda_call(HEARTBEAT, &t.task_token, "");
+    tasktoken::auth::aws::sign(&mut unknown_key, "AKIDOTHER", "s3cr3t", "us-east-1", "lambda", now)
+        .unwrap();
+    assert_eq!(code(&mock.handle(unknown_key)), "UnrecognizedClientException");
+    // Authentication comes before the id's length and pattern (the contract's order).
+    let r = mock.handle(lambda_call(HEARTBEAT, "abc===", ""));
+    assert_eq!(code(&r), "MissingAuthenticationTokenException");
+    let r = mock.handle(lambda_call(HEARTBEAT, &"A".repeat(1025), ""));
+    assert_eq!(code(&r), "MissingAuthenticationTokenException");
+    assert_eq!(mock.task(t.task_id).unwrap().heartbeats, 0);
+}

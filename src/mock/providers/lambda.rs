@@ -173,9 +173,12 @@ mod strict {
     fn auth_error(error: AwsAuthError) -> LambdaError {
         let message = error.to_string();
         let spec = match error {
-            AwsAuthError::Missing => &contract::MISSING_AUTHENTICATION_TOKEN,
+            // The catalogue's own texts (Step Functions' wording differs for a missing one).
+            AwsAuthError::Missing => {
+                return LambdaError::plain(&contract::MISSING_AUTHENTICATION_TOKEN)
+            }
+            AwsAuthError::UnknownKey => return LambdaError::plain(&contract::UNRECOGNIZED_CLIENT),
             AwsAuthError::Incomplete(_) => &contract::INCOMPLETE_SIGNATURE,
-            AwsAuthError::UnknownKey => &contract::UNRECOGNIZED_CLIENT,
             AwsAuthError::BadSignature | AwsAuthError::Expired(_) | AwsAuthError::WrongRegion => {
                 &contract::INVALID_SIGNATURE
             }

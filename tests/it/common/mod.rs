@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: building AWS requests and rendering responses for snapshots.
 
 pub mod captures;
+pub mod lambda;
 
 use bytes::Bytes;
 use http::{Request, Response};
