@@ -174,14 +174,27 @@ impl Faults {
     }
 
     /// The first rule matching a request for `operation` of `provider` that fires.
+    ///
+    /// A rule without an operation passes over an operation that cannot answer its error: one
+    /// that another operation of the provider lists and this one does not (a KMS error on a
+    /// heartbeat, which neither Step Functions nor Lambda lists for it).
     pub fn fire(&self, provider: Provider, operation: &str) -> Option<Firing> {
         if !self.armed.load(Ordering::Acquire) {
             return None;
         }
+        let operations = provider.contract().operations;
+        let listed =
+            |op: &crate::contract::Operation, code: &str| op.errors.iter().any(|e| e.code == code);
+        let answerable = |code: &str| {
+            let this = operations.iter().find(|op| op.name == operation);
+            let elsewhere = operations.iter().any(|op| listed(op, code));
+            !elsewhere || this.is_none_or(|op| listed(op, code))
+        };
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let index = rules.iter().position(|r| {
             r.spec.provider == provider
                 && r.spec.operation.as_deref().is_none_or(|op| op == operation)
+                && (r.spec.operation.is_some() || r.spec.error.as_deref().is_none_or(answerable))
                 && r.spec.probability.is_none_or(|p| fastrand::f64() < p)
         })?;
         let rule = &mut rules[index];
@@ -255,6 +268,33 @@ mod tests {
         assert!(f.fire(Provider::Aws, "SendTaskSuccess").is_some());
         assert!(f.fire(Provider::Aws, "SendTaskSuccess").is_none());
         assert!(f.list().is_empty());
+    }
+
+    #[test]
+    fn a_rule_without_an_operation_skips_operations_that_cannot_answer_its_error() {
+        for (provider, kms, heartbeat, success) in [
+            (
+                "lambda",
+                "KMSDisabledException",
+                "SendDurableExecutionCallbackHeartbeat",
+                "SendDurableExecutionCallbackSuccess",
+            ),
+            ("aws", "KmsThrottlingException", "SendTaskHeartbeat", "SendTaskSuccess"),
+        ] {
+            let f = Faults::default();
+            f.add(spec(&format!(r#"{{"provider":"{provider}","error":"{kms}","count":1}}"#)))
+                .unwrap();
+            let p: Provider = provider.parse().unwrap();
+            assert!(f.fire(p, heartbeat).is_none(), "{provider}");
+            assert_eq!(f.fire(p, success).and_then(|x| x.error).as_deref(), Some(kms));
+            // Errors no operation lists (throttling, the framework's) fire on every one.
+            f.add(spec(&format!(r#"{{"provider":"{provider}","latencyMs":1,"count":1}}"#)))
+                .unwrap();
+            assert!(f.fire(p, heartbeat).is_some(), "{provider}");
+        }
+        let f = Faults::default();
+        f.add(spec(r#"{"provider":"aws","error":"ThrottlingException","count":1}"#)).unwrap();
+        assert!(f.fire(Provider::Aws, "SendTaskHeartbeat").is_some());
     }
 
     #[test]
