@@ -89,17 +89,22 @@ pub fn route(method: &Method, path: &str, options: &LambdaOptions) -> Result<Rou
 
 /// Decodes `%XX` escapes once; `None` on a lone `%` or non-hex digits. `+` stays `+`.
 fn percent_decode_once(label: &str) -> Option<Vec<u8>> {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
     let bytes = label.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let high = hex(*bytes.get(i + 1)?)?;
+            let low = hex(*bytes.get(i + 2)?)?;
+            out.push(high << 4 | low);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -121,24 +126,32 @@ fn percent_decode_once(label: &str) -> Option<Vec<u8>> {
 /// assert!(validate_id(b"", &options).is_err());
 /// ```
 pub fn validate_id<'a>(id: &'a [u8], options: &LambdaOptions) -> Result<&'a str, LambdaError> {
-    let shown = String::from_utf8_lossy(id);
     if id.is_empty() {
         return Err(validation(
             options,
             "Value at 'callbackId' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
-    let text = std::str::from_utf8(id).map_err(|_| pattern_error(&shown, options))?;
-    if text.chars().count() > CALLBACK_ID_MAX {
-        return Err(validation(
-            options,
-            &format!("Value at 'callbackId' failed to satisfy constraint: Member must have length less than or equal to {CALLBACK_ID_MAX}"),
-        ));
-    }
-    if !matches_pattern(text) {
-        return Err(pattern_error(text, options));
+    // The pattern is ASCII only: an id that matches is as many characters as bytes.
+    let Some(text) = std::str::from_utf8(id).ok().filter(|t| matches_pattern(t)) else {
+        let shown = String::from_utf8_lossy(id);
+        // A non-matching id longer than the limit breaks both; the length is named first.
+        if shown.chars().count() > CALLBACK_ID_MAX {
+            return Err(too_long(options));
+        }
+        return Err(pattern_error(&shown, options));
+    };
+    if text.len() > CALLBACK_ID_MAX {
+        return Err(too_long(options));
     }
     Ok(text)
+}
+
+fn too_long(options: &LambdaOptions) -> LambdaError {
+    validation(
+        options,
+        &format!("Value at 'callbackId' failed to satisfy constraint: Member must have length less than or equal to {CALLBACK_ID_MAX}"),
+    )
 }
 
 fn pattern_error(shown: &str, options: &LambdaOptions) -> LambdaError {
