@@ -174,22 +174,36 @@ fn control_api_errors() {
 
 #[test]
 fn fault_injected_errors() {
-    for code in [
-        "KmsAccessDeniedException",
-        "KmsInvalidStateException",
-        "KmsThrottlingException",
-        "ThrottlingException",
+    // The KMS errors go on SendTaskSuccess: SendTaskHeartbeat lists none, and a rule without an
+    // operation passes over an operation that cannot answer its error.
+    for (code, target) in [
+        ("KmsAccessDeniedException", SUCCESS),
+        ("KmsInvalidStateException", SUCCESS),
+        ("KmsThrottlingException", SUCCESS),
+        ("ThrottlingException", HEARTBEAT),
     ] {
         let m = mock();
         let t = task(&m);
         let fault = json!({"provider": "aws", "error": code, "count": 1});
         m.add_fault(serde_json::from_value(fault).unwrap()).unwrap();
-        let response = m.handle(aws(HEARTBEAT, json(json!({"taskToken": t.task_token}))));
+        let body = json!({"taskToken": t.task_token, "output": "{}"});
+        let response = m.handle(aws(target, json(body)));
+        let view = m.task(t.task_id).unwrap();
         assert_eq!(
-            m.task(t.task_id).unwrap().heartbeats,
-            0,
+            (view.heartbeats, view.status),
+            (0, tasktoken::Status::Pending),
             "a faulted call does not touch the task"
         );
         snap(&format!("aws_injected_{code}"), response);
     }
+    // Without the rule's error in its list, a heartbeat is answered as usual (and the rule
+    // stays for the next success).
+    let m = mock();
+    let t = task(&m);
+    let fault = json!({"provider": "aws", "error": "KmsThrottlingException", "count": 1});
+    m.add_fault(serde_json::from_value(fault).unwrap()).unwrap();
+    let heartbeat = m.handle(aws(HEARTBEAT, json(json!({"taskToken": t.task_token}))));
+    assert_eq!(heartbeat.status(), 200);
+    let success = json!({"taskToken": t.task_token, "output": "{}"});
+    assert_eq!(m.handle(aws(SUCCESS, json(success))).status(), 400);
 }
