@@ -23,6 +23,8 @@ use tasktoken::Provider;
 use common::ServeProcess;
 
 const TOKENS_PER_PROVIDER: usize = 150;
+/// The providers every round mints tokens of.
+const PROVIDERS: [&str; 3] = ["aws", "alibaba", "lambda"];
 const RACERS: usize = 8;
 
 #[derive(Debug, Clone)]
@@ -179,7 +181,7 @@ async fn round(
     rng: &mut fastrand::Rng,
 ) -> Result<usize, Vec<String>> {
     let mut racers = Vec::new();
-    for provider in ["aws", "alibaba", "lambda"] {
+    for provider in PROVIDERS {
         for _ in 0..TOKENS_PER_PROVIDER {
             let (token, task_id) = mint(client, base, provider).await;
             for i in 0..RACERS + if provider == "alibaba" { 0 } else { 2 } {
@@ -464,7 +466,7 @@ fn main() {
     );
     println!(
         "tokens {} (each with {RACERS} racing completions), violations {failures}",
-        rounds as usize * 2 * TOKENS_PER_PROVIDER
+        rounds as usize * PROVIDERS.len() * TOKENS_PER_PROVIDER
     );
     println!("server RSS: second tenth {early} kB, last tenth {late} kB, peak {peak} kB; serve {stopped}");
     let flat = late <= early + early / 4 + 4096;
