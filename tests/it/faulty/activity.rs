@@ -4,8 +4,6 @@
 //! the checker's `mock` token source works through the proxy.
 
 use std::collections::HashSet;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
+
+use super::proxy::{self, respond, Answer, ProxyTarget};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 use tasktoken::{Clock, Mock, MockConfig, MockServer};
@@ -57,20 +57,8 @@ pub enum ActivityDefect {
     Serialized,
 }
 
-/// A faulty target: the mock behind, the proxy in front.
-pub struct ActivityTarget {
-    /// The mock the proxy forwards to, kept running as long as the target.
-    _mock: MockServer,
-    /// The proxy's address.
-    pub address: SocketAddr,
-}
-
-impl ActivityTarget {
-    /// `http://<proxy>`.
-    pub fn uri(&self) -> String {
-        format!("http://{}", self.address)
-    }
-}
+/// A faulty activity target: the mock behind, the proxy in front.
+pub type ActivityTarget = ProxyTarget;
 
 struct Proxy {
     defect: ActivityDefect,
@@ -102,30 +90,11 @@ pub async fn serve(defect: ActivityDefect) -> ActivityTarget {
         deleted: Mutex::new(HashSet::new()),
         polls_first: tokio::sync::RwLock::new(()),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let proxy = proxy.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let proxy = proxy.clone();
-                    async move { Ok::<_, Infallible>(proxy.answer(req).await) }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ =
-                    hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-            });
-        }
-    });
-    ActivityTarget { _mock: mock, address }
-}
-
-/// A forwarded answer.
-struct Answer {
-    status: u16,
-    headers: http::HeaderMap,
-    body: Bytes,
+    proxy::listen(mock, move |req| {
+        let proxy = proxy.clone();
+        async move { proxy.answer(req).await }
+    })
+    .await
 }
 
 impl Proxy {
@@ -251,25 +220,7 @@ impl Proxy {
 
     async fn forward(&self, parts: &http::request::Parts, body: Bytes) -> Answer {
         let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut builder =
-            self.client.request(parts.method.clone(), format!("{}{path}", self.upstream));
-        for (name, value) in &parts.headers {
-            if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
-                builder = builder.header(name, value);
-            }
-        }
-        match builder.body(body).send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let headers = r.headers().clone();
-                Answer { status, headers, body: r.bytes().await.unwrap_or_default() }
-            }
-            Err(e) => Answer {
-                status: 502,
-                headers: http::HeaderMap::new(),
-                body: Bytes::from(e.to_string()),
-            },
-        }
+        proxy::forward(&self.client, &self.upstream, parts, path, body).await
     }
 
     /// `queuedTasks` of an activity, from the mock's control API.
@@ -292,19 +243,4 @@ fn error(code: &str, message: &str) -> Answer {
     let body =
         json!({"__type": format!("com.amazonaws.swf.service.v2.model#{code}"), "message": message});
     Answer { status: 400, ..ok(body.to_string().as_bytes()) }
-}
-
-fn respond(answer: Answer) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(answer.body));
-    *response.status_mut() =
-        http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
-    for (name, value) in &answer.headers {
-        if name != http::header::CONTENT_LENGTH
-            && name != http::header::TRANSFER_ENCODING
-            && name != http::header::CONNECTION
-        {
-            response.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    response
 }

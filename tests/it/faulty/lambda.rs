@@ -7,14 +7,14 @@
 //! JS test runner, MiniStack) and the rules of §2.3 and §6.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response};
 use http_body_util::{BodyExt, Full};
+
+use super::proxy::{self, respond, Answer, ProxyTarget};
 use hyper::body::Incoming;
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
@@ -145,19 +145,8 @@ pub enum LambdaDefect {
     TimedOutByOverall,
 }
 
-/// A faulty target: the mock behind, the proxy in front.
-pub struct LambdaTarget {
-    _mock: MockServer,
-    /// The proxy's address.
-    pub address: SocketAddr,
-}
-
-impl LambdaTarget {
-    /// `http://<proxy>`.
-    pub fn uri(&self) -> String {
-        format!("http://{}", self.address)
-    }
-}
+/// A faulty Lambda target: the mock behind, the proxy in front.
+pub type LambdaTarget = ProxyTarget;
 
 /// A minted callback, as the proxy saw the control API make it.
 #[derive(Debug, Clone)]
@@ -184,30 +173,11 @@ pub async fn serve(defect: LambdaDefect) -> LambdaTarget {
         minted: Mutex::new(HashMap::new()),
         in_flight: Mutex::new(HashMap::new()),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let proxy = proxy.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let proxy = proxy.clone();
-                    async move { Ok::<_, Infallible>(proxy.answer(req).await) }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ =
-                    hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-            });
-        }
-    });
-    LambdaTarget { _mock: mock, address }
-}
-
-/// An answer, forwarded or made.
-struct Answer {
-    status: u16,
-    headers: http::HeaderMap,
-    body: Bytes,
+    proxy::listen(mock, move |req| {
+        let proxy = proxy.clone();
+        async move { proxy.answer(req).await }
+    })
+    .await
 }
 
 impl Answer {
@@ -543,39 +513,6 @@ impl Proxy {
 
     async fn forward(&self, parts: &http::request::Parts, path: &str, body: Bytes) -> Answer {
         let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-        let mut builder =
-            self.client.request(parts.method.clone(), format!("{}{path}{query}", self.upstream));
-        for (name, value) in &parts.headers {
-            if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
-                builder = builder.header(name, value);
-            }
-        }
-        match builder.body(body).send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let headers = r.headers().clone();
-                Answer { status, headers, body: r.bytes().await.unwrap_or_default() }
-            }
-            Err(e) => Answer {
-                status: 502,
-                headers: http::HeaderMap::new(),
-                body: Bytes::from(e.to_string()),
-            },
-        }
+        proxy::forward(&self.client, &self.upstream, parts, &format!("{path}{query}"), body).await
     }
-}
-
-fn respond(answer: Answer) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(answer.body));
-    *response.status_mut() =
-        http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
-    for (name, value) in &answer.headers {
-        if name != http::header::CONTENT_LENGTH
-            && name != http::header::TRANSFER_ENCODING
-            && name != http::header::CONNECTION
-        {
-            response.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    response
 }

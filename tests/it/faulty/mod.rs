@@ -22,6 +22,7 @@ use wiremock::{Respond, ResponseTemplate};
 
 pub mod activity;
 pub mod lambda;
+pub mod proxy;
 mod wire;
 
 use wire::*;
