@@ -9,7 +9,7 @@ use crate::faulty::activity::{self, ActivityDefect};
 use std::time::Instant;
 
 use tasktoken::check::{run, CheckConfig, Profile, Report, Verdict};
-use tasktoken::{Provenance, Provider};
+use tasktoken::Provider;
 
 /// The defects and the checks that must catch each.
 pub const TABLE: &[(ActivityDefect, &[&str])] = &[
@@ -47,13 +47,7 @@ async fn each_defect_is_caught_by_its_checks() {
         let target = activity::serve(*defect).await;
         let report = check(&target, checks).await;
         for id in *checks {
-            let r = report.results.iter().find(|r| r.id == *id).expect("a result per named check");
-            // A check of one of the mock's decisions reports the difference as information.
-            let failure = match (&r.verdict, r.provenance) {
-                (Verdict::Info(f), Provenance::Decision) => f,
-                (Verdict::Fail(f), p) if p != Provenance::Decision => f,
-                _ => panic!("{defect:?} should fail {id}, got {:?}", r.verdict),
-            };
+            let failure = crate::faulty::caught(&report, defect, id);
             assert!(!failure.message.is_empty(), "{defect:?}: {id} failed without saying why");
             println!(
                 "DEFECT aws {defect:?}: {id} failed: {} ({:?})",

@@ -10,7 +10,7 @@ use crate::faulty::lambda::{self, LambdaDefect};
 use std::time::Instant;
 
 use tasktoken::check::{catalogue, run, CheckConfig, Profile, Report, Verdict};
-use tasktoken::{Provenance, Provider};
+use tasktoken::Provider;
 
 /// The defects and the checks that must catch each.
 pub const TABLE: &[(LambdaDefect, &[&str])] = &[
@@ -134,13 +134,7 @@ async fn each_defect_is_caught_by_its_checks() {
         let report = check(&target, checks).await;
         assert_eq!(report.results.len(), checks.len(), "{defect:?}: one result per named check");
         for id in *checks {
-            let r = report.results.iter().find(|r| r.id == *id).expect("a result per named check");
-            // A check of one of the mock's decisions reports the difference as information.
-            let failure = match (&r.verdict, r.provenance) {
-                (Verdict::Info(f), Provenance::Decision) => f,
-                (Verdict::Fail(f), p) if p != Provenance::Decision => f,
-                _ => panic!("{defect:?} should fail {id}, got {:?}", r.verdict),
-            };
+            let failure = crate::faulty::caught(&report, defect, id);
             assert!(!failure.message.is_empty(), "{defect:?}: {id} failed without saying why");
             assert!(failure.exchange.is_some(), "{defect:?}: {id} failed without an exchange");
             if PROPERTY_CHECKS.contains(id) {

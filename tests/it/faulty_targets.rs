@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use faulty::{Defect, FaultyResponder};
-use tasktoken::check::{catalogue, run, CheckConfig, CheckResult, Profile, Report, Verdict};
+use tasktoken::check::{catalogue, run, CheckConfig, Profile, Report, Verdict};
 use tasktoken::{Mock, MockConfig, Provenance, Provider};
 use wiremock::Respond;
 
@@ -240,10 +240,6 @@ fn suite_size(provider: Provider) -> usize {
     catalogue(provider).iter().filter(|c| c.group != tasktoken::check::Group::Activities).count()
 }
 
-fn result<'a>(report: &'a Report, id: &str) -> &'a CheckResult {
-    report.results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no result for {id}"))
-}
-
 /// The checks that caught something: failures, and information on the mock's decisions.
 fn failed(report: &Report) -> Vec<&str> {
     report
@@ -262,13 +258,7 @@ async fn assert_caught(provider: Provider, defect: Defect, checks: &[&str]) {
     let named = check(provider, &server, checks).await;
     assert_eq!(named.results.len(), checks.len(), "{defect:?}: one result per named check");
     for id in checks {
-        let r = result(&named, id);
-        // A check of one of the mock's decisions reports the difference as information.
-        let failure = match (&r.verdict, r.provenance) {
-            (Verdict::Info(f), Provenance::Decision) => f,
-            (Verdict::Fail(f), p) if p != Provenance::Decision => f,
-            _ => panic!("{defect:?} should fail {id}, got {:?}", r.verdict),
-        };
+        let failure = crate::faulty::caught(&named, &defect, id);
         let exchange = failure
             .exchange
             .as_ref()

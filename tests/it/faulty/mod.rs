@@ -27,6 +27,25 @@ mod wire;
 
 use wire::*;
 
+/// What defect `defect` made check `id` of `report` say: a failure, or information where the
+/// check's rule is one of the mock's decisions (a target that chose otherwise is not wrong).
+/// Panics when the check passed or is missing.
+pub fn caught<'r>(
+    report: &'r tasktoken::check::Report,
+    defect: &dyn std::fmt::Debug,
+    id: &str,
+) -> &'r tasktoken::check::Failure {
+    use tasktoken::check::Verdict;
+    use tasktoken::Provenance;
+    let r =
+        report.results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no result for {id}"));
+    match (&r.verdict, r.provenance) {
+        (Verdict::Info(f), Provenance::Decision) => f,
+        (Verdict::Fail(f), p) if p != Provenance::Decision => f,
+        _ => panic!("{defect:?} should fail {id}, got {:?}", r.verdict),
+    }
+}
+
 /// One defect of a faulty target. Each names what it reproduces and cites where it comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Defect {
