@@ -120,7 +120,7 @@ pub fn verify(
     keys: &Keys,
     now: SystemTime,
 ) -> Result<(), AwsAuthError> {
-    verify_scoped(request, keys, None, now)
+    verify_service(request, keys, SERVICE, None, now)
 }
 
 /// [`verify`] for an endpoint of one region: a request signed for another region (its scope
@@ -150,7 +150,7 @@ pub fn verify_in_region(
     region: &str,
     now: SystemTime,
 ) -> Result<(), AwsAuthError> {
-    verify_scoped(request, keys, Some(region), now)
+    verify_service(request, keys, SERVICE, Some(region), now)
 }
 
 /// [`verify`] for any AWS signing name (`lambda` for Lambda's durable callbacks), in
@@ -163,25 +163,7 @@ pub fn verify_service(
     region: Option<&str>,
     now: SystemTime,
 ) -> Result<(), AwsAuthError> {
-    verify_scoped_for(request, keys, service, region, now)
-}
-
-fn verify_scoped(
-    request: &http::Request<Bytes>,
-    keys: &Keys,
-    expected_region: Option<&str>,
-    now: SystemTime,
-) -> Result<(), AwsAuthError> {
-    verify_scoped_for(request, keys, SERVICE, expected_region, now)
-}
-
-fn verify_scoped_for(
-    request: &http::Request<Bytes>,
-    keys: &Keys,
-    expected_service: &str,
-    expected_region: Option<&str>,
-    now: SystemTime,
-) -> Result<(), AwsAuthError> {
+    let (expected_service, expected_region) = (service, region);
     let raw = request.headers().get(AUTHORIZATION).ok_or(AwsAuthError::Missing)?.as_bytes();
     if !raw.trim_ascii_start().starts_with(b"AWS4-") {
         return Err(AwsAuthError::Missing);
