@@ -15,7 +15,7 @@
 //! | `TASKTOKEN_BENCH_CONNECTIONS` | 32      | keep-alive connections sending heartbeats           |
 //!
 //! One `tasktoken serve --poll-hold 60` child on 127.0.0.1 (real clock), driven from this
-//! process, plus two short-lived fresh servers for comparison. Every connect, request and wait
+//! process, plus three short-lived fresh servers for comparison. Every connect, request and wait
 //! has a timeout and the counts are fixed: the run takes about `ROUNDS * (3 * SECS + 2)`
 //! seconds plus some 10 s. It stops with an error before starting if `ulimit -n` is below
 //! `POLLS + CONNECTIONS + 128`, and prints both processes' limits.
@@ -32,7 +32,10 @@
 //!   all of them wait, divided by `POLLS` (the connection, its buffers, the poll, allocator
 //!   slack). Target: at most 4 KB per held poll. Shown for the first batch on a fresh server
 //!   and for each round; beside them, on fresh servers prepared the same way, `POLLS`
-//!   connections that sent nothing and `POLLS` keep-alive connections after one heartbeat.
+//!   connections that sent nothing, `POLLS` keep-alive connections after one heartbeat, and
+//!   the floor: a minimal server on the same hyper and tokio (this bench re-executed as a
+//!   child, see [`floor`]) holding `POLLS` requests, which is what hyper's HTTP/1 connection
+//!   itself keeps (its 8 KiB read and write buffers among it) before any state of the mock's.
 //! * **heartbeat ratio**: `SendTaskHeartbeat` requests/s with the polls held over requests/s
 //!   of both idle slices of the round together; the figure is the median. Target: at least 0.9.
 //! * **hand-off**: from just before a schedule request is sent to when the poll's whole answer
@@ -95,6 +98,10 @@ const HANDOFF_P99_TARGET_MS: f64 = 5.0;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() {
+    if std::env::var_os(floor::SERVER_ENV).is_some() {
+        floor::serve();
+        return;
+    }
     let settings = Settings::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(TOKIO_WORKERS)
@@ -472,6 +479,8 @@ struct Measured {
     /// keep-alive connections after one heartbeat each.
     fresh_silent: Held,
     fresh_used: Held,
+    /// The floor: a minimal hyper server holding `POLLS` requests the same way.
+    floor: Held,
 }
 
 struct Report {
@@ -646,7 +655,8 @@ async fn measure(server: &ServeProcess, settings: &Settings) -> Result<Measured,
     single_us.sort_unstable();
     let fresh_silent = fresh_connections(settings, settings.polls, false).await?;
     let fresh_used = fresh_connections(settings, settings.polls, true).await?;
-    Ok(Measured { cold, rounds, handoffs_us, single_us, fresh_silent, fresh_used })
+    let floor = floor::measure(settings, &bodies).await?;
+    Ok(Measured { cold, rounds, handoffs_us, single_us, fresh_silent, fresh_used, floor })
 }
 
 /// One worker on one keep-alive connection: poll, get the task, poll again; each task is
@@ -771,8 +781,22 @@ impl Report {
             format!("for comparison, a fresh server with {polls} keep-alive connections after one heartbeat each"),
             &m.fresh_used,
         ));
+        out.push_str(&line(
+            format!(
+                "the floor, a minimal hyper server (same hyper and tokio, one task per \
+                 connection) holding {polls} requests"
+            ),
+            &m.floor,
+        ));
         let cold = m.cold.kb_per_poll(polls);
         let warm = median(m.rounds.iter().map(|r| r.memory.kb_per_poll(polls)).collect());
+        let floor = m.floor.kb_per_poll(polls);
+        let _ = writeln!(
+            out,
+            "first batch over the floor: {:.2}x ({:.2} KB more per held poll than hyper's own)",
+            cold / floor.max(1e-9),
+            cold - floor
+        );
         let _ = writeln!(
             out,
             "{} first batch {cold:.2} KB per held poll; {} rounds' median {warm:.2} KB \
@@ -839,4 +863,134 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     }
     let rank = ((sorted_us.len() - 1) as f64 * p).round() as usize;
     f64::from(sorted_us[rank]) / 1000.0
+}
+
+// ---------------------------------------------------------------------------------------
+// The floor: what hyper's HTTP/1 server itself keeps for a request it is answering
+
+/// The floor server, run in a child process of this bench (re-executed with
+/// [`SERVER_ENV`] set): the same hyper HTTP/1 server and tokio runtime as `tasktoken serve`,
+/// one task per connection, nothing else. It reads each request's body; a `GetActivityTask`
+/// is then held until its client hangs up, anything else answered `200 {}` at once;
+/// `GET /held` answers how many are held. What a held poll costs here is what any server
+/// built on hyper's HTTP/1 connection pays before its own state.
+mod floor {
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use http::{Request, Response, StatusCode};
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Incoming;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    use super::common::{ServeProcess, LISTENING};
+    use super::{heartbeats, open_polls, settle, BoxError, Connection, Held, Settings};
+    use super::{Method, REQUEST_TIMEOUT, WAITING_WITHIN};
+
+    /// Set in the child's environment: serve instead of benchmarking.
+    pub const SERVER_ENV: &str = "TASKTOKEN_BENCH_FLOOR_SERVER";
+
+    /// Serves on 127.0.0.1 until killed.
+    pub fn serve() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("build the tokio runtime");
+        runtime.block_on(async {
+            let listener =
+                tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+            let address = listener.local_addr().expect("the bound address");
+            println!("{LISTENING}http://{address}");
+            let held = Arc::new(AtomicUsize::new(0));
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let _ = stream.set_nodelay(true);
+                let held = held.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| answer(held.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    }
+
+    /// Counts a held request while it is held, including when hyper drops it unanswered.
+    struct Holding(Arc<AtomicUsize>);
+
+    impl Drop for Holding {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    async fn answer(
+        held: Arc<AtomicUsize>,
+        req: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        if req.uri().path() == "/held" {
+            let body = Bytes::from(held.load(Ordering::Relaxed).to_string());
+            return Ok(Response::new(Full::new(body)));
+        }
+        let poll = req
+            .headers()
+            .get("x-amz-target")
+            .is_some_and(|t| t.as_bytes() == b"AWSStepFunctions.GetActivityTask");
+        if req.into_body().collect().await.is_err() {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(response);
+        }
+        if poll {
+            held.fetch_add(1, Ordering::Relaxed);
+            let _holding = Holding(held);
+            std::future::pending::<()>().await;
+        }
+        Ok(Response::new(Full::new(Bytes::from_static(b"{}"))))
+    }
+
+    /// A fresh floor server, warmed up as the mock is (heartbeats on the same connections),
+    /// then `POLLS` polls held on it: its resident memory before and with them.
+    pub async fn measure(settings: &Settings, bodies: &Arc<Vec<Bytes>>) -> Result<Held, BoxError> {
+        let mut command = std::process::Command::new(std::env::current_exe()?);
+        command.env(SERVER_ENV, "1");
+        let mut server = ServeProcess::spawn_command(command)?;
+        let result = async {
+            let mut control = Connection::open(server.addr).await?;
+            heartbeats(server.addr, bodies, settings.connections, Duration::from_millis(500))
+                .await?;
+            settle(&server).await;
+            let rss_before_kb = server.rss_kb();
+            let polls = open_polls(server.addr, "arn:floor", settings.polls).await?;
+            let deadline = Instant::now() + WAITING_WITHIN;
+            loop {
+                let (status, body) =
+                    control.call(Method::GET, "/held", None, Bytes::new(), REQUEST_TIMEOUT).await?;
+                if status == StatusCode::OK && body == settings.polls.to_string().as_bytes() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "the floor server held {} polls, not {}",
+                        String::from_utf8_lossy(&body),
+                        settings.polls
+                    )
+                    .into());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let held =
+                Held { rss_before_kb, rss_held_kb: server.rss_kb(), fds_held: server.open_fds() };
+            drop(polls);
+            Ok::<_, BoxError>(held)
+        }
+        .await;
+        server.stop();
+        result
+    }
 }

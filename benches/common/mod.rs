@@ -75,13 +75,19 @@ pub struct ServeProcess {
 impl ServeProcess {
     /// Starts `tasktoken serve` with `args` and waits for its listening line.
     pub fn spawn(args: &[&str]) -> Result<ServeProcess, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tasktoken"))
-            .arg("serve")
-            .args(args)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tasktoken"));
+        command.arg("serve").args(args);
+        ServeProcess::spawn_command(command)
+    }
+
+    /// Starts `command`, a server that prints [`LISTENING`] and its address first as
+    /// `tasktoken serve` does, and waits for that line.
+    pub fn spawn_command(mut command: Command) -> Result<ServeProcess, String> {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("start tasktoken serve: {e}"))?;
+            .map_err(|e| format!("start {command:?}: {e}"))?;
         let pid = child.id();
         let mut line = String::new();
         let read = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
@@ -96,7 +102,7 @@ impl ServeProcess {
         };
         let (Ok(_), Some(base)) = (read, base) else {
             server.stop();
-            return Err(format!("tasktoken serve printed {line:?}, not its address"));
+            return Err(format!("{command:?} printed {line:?}, not its address"));
         };
         server.addr = base
             .strip_prefix("http://")

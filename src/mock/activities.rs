@@ -399,11 +399,15 @@ pub(crate) struct HeldPoll {
 pub(crate) struct PollRecord {
     pub(crate) at_ms: u64,
     pub(crate) method: http::Method,
-    pub(crate) uri: http::Uri,
+    /// The request target's path and query.
+    pub(crate) path: String,
     pub(crate) provider: crate::Provider,
     /// The operation as the request named it.
     pub(crate) operation: Option<Vec<u8>>,
-    pub(crate) body: bytes::Bytes,
+    /// As much of the body as the journal keeps.
+    pub(crate) body_prefix: Vec<u8>,
+    /// The body's full length in bytes.
+    pub(crate) body_bytes: usize,
 }
 
 impl HeldPoll {
@@ -438,9 +442,10 @@ fn finish(
             at_ms: record.at_ms,
             provider: record.provider,
             method: &record.method,
-            uri: &record.uri,
+            path: &record.path,
             operation: record.operation.as_deref(),
-            body: &record.body,
+            body: &record.body_prefix,
+            body_bytes: record.body_bytes,
             status: response.status().as_u16(),
             error_code: None,
             task_id: offer.as_ref().map(|o| o.task().task_id),

@@ -80,16 +80,25 @@ struct Slot {
     task_id: Option<TaskId>,
 }
 
+/// As much of `body` as an entry keeps.
+pub(crate) fn body_prefix(body: &[u8]) -> &[u8] {
+    &body[..body.len().min(BODY_PREFIX_BYTES)]
+}
+
 /// What the hot path hands over: borrowed views of the request, copied into a slot.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Record<'a> {
     pub(crate) at_ms: u64,
     pub(crate) provider: Provider,
     pub(crate) method: &'a http::Method,
-    pub(crate) uri: &'a http::Uri,
+    /// The request target's path and query.
+    pub(crate) path: &'a str,
     /// The operation as sent (`X-Amz-Target`, or Alibaba's `Action`).
     pub(crate) operation: Option<&'a [u8]>,
+    /// The body, or at least its first [`BODY_PREFIX_BYTES`].
     pub(crate) body: &'a [u8],
+    /// The body's full length in bytes.
+    pub(crate) body_bytes: usize,
     pub(crate) status: u16,
     pub(crate) error_code: Option<&'static str>,
     pub(crate) task_id: Option<TaskId>,
@@ -101,16 +110,16 @@ impl Slot {
         text.clear();
         text.extend_from_slice(record.method.as_str().as_bytes());
         self.path_at = offset(text);
-        text.extend_from_slice(record.uri.path_and_query().map_or("", |p| p.as_str()).as_bytes());
+        text.extend_from_slice(record.path.as_bytes());
         self.operation_at = offset(text);
         text.extend_from_slice(record.operation.unwrap_or_default());
         self.body_at = offset(text);
-        text.extend_from_slice(&record.body[..record.body.len().min(BODY_PREFIX_BYTES)]);
+        text.extend_from_slice(body_prefix(record.body));
         self.has_operation = record.operation.is_some();
         self.seq = seq;
         self.at_ms = record.at_ms;
         self.provider = Some(record.provider);
-        self.body_bytes = record.body.len();
+        self.body_bytes = record.body_bytes;
         self.status = record.status;
         self.error_code = record.error_code;
         self.task_id = record.task_id;
@@ -210,9 +219,10 @@ mod tests {
             at_ms: 7,
             provider: Provider::Aws,
             method,
-            uri,
+            path: uri.path_and_query().map_or("", |p| p.as_str()),
             operation: Some(b"AWSStepFunctions.SendTaskSuccess"),
             body,
+            body_bytes: body.len(),
             status: 200,
             error_code: None,
             task_id: None,

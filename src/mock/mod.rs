@@ -168,9 +168,12 @@ impl Mock {
                     at_ms: self.clock().now_ms(),
                     provider: adapter.provider(),
                     method: req.method().clone(),
-                    uri: req.uri().clone(),
+                    // Copies, not views: a view would keep hyper's read buffer for the
+                    // request alive through the hold, and hyper would take another.
+                    path: path_of(req.uri()).to_owned(),
                     operation: handled.operation.as_deref().map(<[u8]>::to_vec),
-                    body: req.body().clone(),
+                    body_prefix: journal::body_prefix(req.body()).to_vec(),
+                    body_bytes: req.body().len(),
                 });
             }
             Some(Polled::Held(_)) => {}
@@ -338,14 +341,20 @@ impl Mock {
             at_ms: self.clock().now_ms(),
             provider: adapter.provider(),
             method: req.method(),
-            uri: req.uri(),
+            path: path_of(req.uri()),
             operation: handled.operation.as_deref(),
             body: req.body(),
+            body_bytes: req.body().len(),
             status: handled.response.status().as_u16(),
             error_code: handled.error_code,
             task_id: handled.task_id,
         });
     }
+}
+
+/// The request target's path and query, as the journal keeps it.
+fn path_of(uri: &http::Uri) -> &str {
+    uri.path_and_query().map_or("", |p| p.as_str())
 }
 
 /// An engine's answer: the response, a fault's transport effect, and what a poll holds.

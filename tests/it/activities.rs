@@ -270,6 +270,15 @@ async fn a_task_scheduled_while_a_poll_waits_is_handed_over_at_once() {
         post(&c, &server.uri(), SUCCESS, json!({"taskToken": t.task_token, "output": "{}"})).await;
     assert_eq!(s, 200);
     assert_eq!(mock.task(t.task_id).unwrap().heartbeats, 1);
+    // The held poll is journalled when its hold ends, from copies of what it sent.
+    let entries = mock.journal().snapshot().entries;
+    let polled = entries.iter().find(|e| e.operation.as_deref() == Some(POLL)).unwrap();
+    let sent = json!({"activityArn": arn, "workerName": "w"}).to_string();
+    assert_eq!(
+        (polled.method.as_str(), polled.path.as_str(), polled.body.as_str(), polled.body_bytes),
+        ("POST", "/", sent.as_str(), sent.len())
+    );
+    assert_eq!((polled.status, polled.task_id), (200, Some(t.task_id)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
