@@ -140,6 +140,14 @@ pub enum Bound {
 impl Limit {
     /// `Ok` when `value` is within the limit, else which bound it breaks.
     pub fn check(&self, value: &str) -> Result<(), Bound> {
+        // `n` bytes of UTF-8 hold between n/4 (rounded up) and n characters: a value whose
+        // bytes fit both bounds is within them without counting its characters.
+        if matches!(self.unit, Unit::Characters)
+            && value.len() <= self.max
+            && value.len().div_ceil(4) >= self.min
+        {
+            return Ok(());
+        }
         let n = self.unit.measure(value);
         if n < self.min {
             Err(Bound::TooShort)
@@ -587,5 +595,29 @@ mod tests {
             err.to_string(),
             "unknown provider \"gcp\" (expected one of: aws, alibaba, lambda)"
         );
+    }
+
+    #[test]
+    fn a_character_limit_judges_as_counting_would() {
+        // Values of 1- to 4-byte characters around each bound.
+        let pieces = ["a", "é", "€", "😀"];
+        for (min, max) in [(1, 1), (1, 4), (2, 3), (3, 8), (5, 5)] {
+            let limit = Limit { min, max, unit: Unit::Characters };
+            for len in 0..=10 {
+                for seed in 0..16_usize {
+                    let value: String =
+                        (0..len).map(|i| pieces[(seed >> (i % 4)).wrapping_add(i) % 4]).collect();
+                    let n = value.chars().count();
+                    let counted = if n < min {
+                        Err(Bound::TooShort)
+                    } else if n > max {
+                        Err(Bound::TooLong)
+                    } else {
+                        Ok(())
+                    };
+                    assert_eq!(limit.check(&value), counted, "{min}..={max}: {value:?}");
+                }
+            }
+        }
     }
 }
