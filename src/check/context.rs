@@ -276,7 +276,10 @@ impl<'a> Ctx<'a> {
             cases,
             failure_persistence: None,
             max_shrink_iters: 256,
-            max_shrink_time: 20_000,
+            // Milliseconds. Shrinking a fast property ends long before this; one whose every
+            // failing try waits out a bound (a lost task waits for the check's patience) would
+            // otherwise spend many such waits on a smaller counterexample.
+            max_shrink_time: 5_000,
             max_global_rejects: 64,
             ..ProptestConfig::default()
         };
