@@ -437,6 +437,11 @@ struct Held {
 }
 
 impl Held {
+    /// `server`'s memory and descriptors now, against `rss_before_kb`.
+    fn read(server: &ServeProcess, rss_before_kb: u64) -> Held {
+        Held { rss_before_kb, rss_held_kb: server.rss_kb(), fds_held: server.open_fds() }
+    }
+
     fn kb_per_poll(&self, polls: usize) -> f64 {
         self.rss_held_kb.saturating_sub(self.rss_before_kb) as f64 / polls as f64
     }
@@ -540,7 +545,7 @@ async fn hold(
     let rss_before_kb = server.rss_kb();
     let held = open_polls(server.addr, arn, polls).await?;
     until_waiting(control, arn, polls).await?;
-    let memory = Held { rss_before_kb, rss_held_kb: server.rss_kb(), fds_held: server.open_fds() };
+    let memory = Held::read(server, rss_before_kb);
     Ok((held, memory))
 }
 
@@ -607,8 +612,7 @@ async fn fresh_connections(settings: &Settings, n: usize, request: bool) -> Resu
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let held =
-            Held { rss_before_kb, rss_held_kb: server.rss_kb(), fds_held: server.open_fds() };
+        let held = Held::read(&server, rss_before_kb);
         drop(open);
         Ok::<_, BoxError>(held)
     }
@@ -984,8 +988,7 @@ mod floor {
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            let held =
-                Held { rss_before_kb, rss_held_kb: server.rss_kb(), fds_held: server.open_fds() };
+            let held = Held::read(&server, rss_before_kb);
             drop(polls);
             Ok::<_, BoxError>(held)
         }
