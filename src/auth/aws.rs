@@ -153,17 +153,16 @@ pub fn verify_in_region(
     verify_service(request, keys, SERVICE, Some(region), now)
 }
 
-/// [`verify`] for any AWS signing name (`lambda` for Lambda's durable callbacks), in
-/// `region` when one is given. The canonical path is the received path encoded again, as
-/// every AWS SDK signs restJson1 paths (`%2B` is signed as `%252B`).
+/// [`verify`] for the AWS signing name `expected_service` (`lambda` for Lambda's durable
+/// callbacks), in `expected_region` when one is given. The canonical path is the received path
+/// encoded again, as every AWS SDK signs restJson1 paths (`%2B` is signed as `%252B`).
 pub fn verify_service(
     request: &http::Request<Bytes>,
     keys: &Keys,
-    service: &str,
-    region: Option<&str>,
+    expected_service: &str,
+    expected_region: Option<&str>,
     now: SystemTime,
 ) -> Result<(), AwsAuthError> {
-    let (expected_service, expected_region) = (service, region);
     let raw = request.headers().get(AUTHORIZATION).ok_or(AwsAuthError::Missing)?.as_bytes();
     if !raw.trim_ascii_start().starts_with(b"AWS4-") {
         return Err(AwsAuthError::Missing);
