@@ -44,22 +44,18 @@ async fn check(target: &activity::ActivityTarget, select: &[&str]) -> Report {
 /// lost task is only declared lost after the check's patience), so one after another took 19 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_defect_is_caught_by_its_checks() {
-    let mut runs = tokio::task::JoinSet::new();
-    for (row, (defect, checks)) in TABLE.iter().enumerate() {
-        runs.spawn(async move {
-            let started = Instant::now();
-            let target = activity::serve(*defect).await;
-            (row, check(&target, checks).await, started.elapsed())
-        });
-    }
-    let mut reports = Vec::new();
-    while let Some(done) = runs.join_next().await {
-        reports.push(done.expect("a defect's run panicked"));
-    }
-    reports.sort_by_key(|(row, ..)| *row);
-    assert_eq!(reports.len(), TABLE.len());
-    for (row, report, took) in reports {
-        let (defect, checks) = &TABLE[row];
+    let runs: Vec<_> = TABLE
+        .iter()
+        .map(|(defect, checks)| {
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let target = activity::serve(*defect).await;
+                (check(&target, checks).await, started.elapsed())
+            })
+        })
+        .collect();
+    for ((defect, checks), run) in TABLE.iter().zip(runs) {
+        let (report, took) = run.await.expect("a defect's run panicked");
         for id in *checks {
             let failure = crate::faulty::caught(&report, defect, id);
             assert!(!failure.message.is_empty(), "{defect:?}: {id} failed without saying why");
