@@ -1,10 +1,14 @@
 //! The HTTP adapter: serves a [`Mock`] with hyper on a socket, bounding what it reads, and stops cleanly.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::Poll;
 use std::time::Duration;
+
+use atomic_waker::AtomicWaker;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -12,13 +16,11 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::activities::{AnswerBody, Polled};
@@ -129,9 +131,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    // Dropped when the server stops: connections not yet handed to hyper close at once.
-    let (stopping, stopped) = tokio::sync::watch::channel(());
+    // Sent when the server stops: connections not yet handed to hyper close at once, the
+    // others finish what they are answering. Every connection holds a receiver until it ends.
+    let (stopping, stopped) = watch::channel(());
     let slots = Arc::new(Semaphore::new(mock.limits().max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -155,7 +157,7 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (mock, watcher, mut stopped) = (mock.clone(), graceful.watcher(), stopped.clone());
+        let (mock, mut stopped) = (mock.clone(), stopped.clone());
         tokio::spawn(async move {
             // No HTTP state (hyper's 8 KiB read buffer among it) until the first byte: an
             // idle connection costs little, and one that never sends is closed at the header
@@ -173,20 +175,19 @@ pub async fn serve(
                 _ = stopped.changed() => return,
             }
             // Boxed: the task's own allocation stays the size of the wait above.
+            let stop = stopped.clone();
             let served = Box::pin(async move {
-                let state = Connection::new(mock, accepted);
-                let connection = watcher.watch(connection(state.clone(), stream));
-                guarded(connection, &state.deadlines).await
+                supervised(Connection::new(mock, accepted), stream, Some(stop)).await
             });
             if let Err(e) = served.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-            drop(permit);
+            drop((permit, stopped));
         });
     }
-    drop(listener);
-    drop(stopping);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    drop((listener, stopped));
+    let _ = stopping.send(());
+    if tokio::time::timeout(DRAIN_TIMEOUT, stopping.closed()).await.is_err() {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
     Ok(())
@@ -199,6 +200,33 @@ struct Connection {
     deadlines: Deadlines,
     /// Armed when an answer leaves the request body unread: the IO then closes by lingering.
     linger: Arc<Linger>,
+    /// What the watchdog tells the connection.
+    signal: Signal,
+}
+
+/// What a connection's watchdog tells it: to finish what it is answering and close (the
+/// server is stopping), or to close now (a head was awaited past the header timeout).
+#[derive(Debug)]
+struct Signal {
+    /// [`RUNNING`], [`DRAIN`] or [`CLOSE`]; only ever raised.
+    state: AtomicU8,
+    /// The connection's task, woken when the state is raised.
+    waker: AtomicWaker,
+}
+
+const RUNNING: u8 = 0;
+const DRAIN: u8 = 1;
+const CLOSE: u8 = 2;
+
+impl Signal {
+    fn new() -> Signal {
+        Signal { state: AtomicU8::new(RUNNING), waker: AtomicWaker::new() }
+    }
+
+    fn raise(&self, to: u8) {
+        self.state.fetch_max(to, Ordering::AcqRel);
+        self.waker.wake();
+    }
 }
 
 impl Connection {
@@ -206,12 +234,12 @@ impl Connection {
         let limits = mock.limits();
         let deadlines =
             Deadlines::new(opened, limits.header_read_timeout, limits.body_read_timeout);
-        Arc::new(Connection { mock, deadlines, linger: Arc::default() })
+        Arc::new(Connection { mock, deadlines, linger: Arc::default(), signal: Signal::new() })
     }
 }
 
 /// The hyper connection serving `state.mock` on `io`; its read deadlines are kept by
-/// [`guarded`], and it closes by lingering when `state.linger` is armed.
+/// [`supervised`], and it closes by lingering when `state.linger` is armed.
 #[allow(clippy::type_complexity)] // hyper's connection type, spelled out once
 fn connection<IO>(
     state: Arc<Connection>,
@@ -233,19 +261,66 @@ where
     http1::Builder::new().serve_connection(io, service)
 }
 
-/// Runs `connection` until it ends, or until a request head has been awaited for longer than
-/// the header timeout (a slow or idle client), which closes it.
-async fn guarded<E>(
-    connection: impl Future<Output = Result<(), E>>,
-    deadlines: &Deadlines,
-) -> Result<(), E> {
+/// Serves `io` until the connection ends; closes it once a request head has been awaited for
+/// longer than the header timeout (a slow or idle client), and finishes it gracefully once
+/// `stop` changes (or its sender is gone).
+///
+/// The deadlines and `stop` are watched by a task of their own that reaches the connection
+/// through [`Signal`]: a wake of the connection (every request has one or more) then costs one
+/// atomic load, where polling a timer and a shutdown notification beside hyper at every wake
+/// cost about a tenth of the mock's time per request in the throughput benchmark.
+async fn supervised<IO>(
+    state: Arc<Connection>,
+    io: IO,
+    stop: Option<watch::Receiver<()>>,
+) -> Result<(), hyper::Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let watchdog = tokio::spawn(watchdog(state.clone(), stop));
+    let mut connection = std::pin::pin!(connection(state.clone(), io));
+    let mut draining = false;
+    let ended = poll_fn(|cx| {
+        // Registered before the state is read: a raise in between still wakes this task.
+        state.signal.waker.register(cx.waker());
+        match state.signal.state.load(Ordering::Acquire) {
+            CLOSE => return Poll::Ready(Ok(())),
+            DRAIN if !draining => {
+                draining = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            _ => {}
+        }
+        connection.as_mut().poll(cx)
+    })
+    .await;
+    watchdog.abort();
+    ended
+}
+
+/// Keeps `state`'s read deadlines (closing the connection when a head is awaited too long) and
+/// turns a change of `stop` into a graceful close.
+async fn watchdog(state: Arc<Connection>, stop: Option<watch::Receiver<()>>) {
+    let stopped = async move {
+        match stop {
+            // A change or a dropped sender: either way the server is stopping.
+            Some(mut stop) => {
+                let _ = stop.changed().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let mut watch = std::pin::pin!(state.deadlines.watch());
     tokio::select! {
-        ended = connection => ended,
-        () = deadlines.watch() => {
-            tracing::debug!("no request head within the header timeout; closing the connection");
-            Ok(())
+        () = &mut watch => {}
+        () = stopped => {
+            state.signal.raise(DRAIN);
+            // Bodies still being read keep their deadline while the connection drains.
+            watch.await;
         }
     }
+    tracing::debug!("no request head within the header timeout; closing the connection");
+    state.signal.raise(CLOSE);
 }
 
 /// Serves one connection on any byte stream until it closes: the path every TCP connection
@@ -268,8 +343,7 @@ pub async fn serve_connection<IO>(mock: Mock, io: IO) -> Result<(), hyper::Error
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let state = Connection::new(mock, tokio::time::Instant::now());
-    guarded(connection(state.clone(), io), &state.deadlines).await
+    supervised(Connection::new(mock, tokio::time::Instant::now()), io, None).await
 }
 
 /// Answers a connection over the cap with a 503 and closes it. The request head is read

@@ -220,6 +220,53 @@ async fn stopping_the_server_closes_connections_that_sent_nothing() {
 }
 
 #[tokio::test]
+async fn stopping_the_server_answers_the_request_in_flight_and_closes_idle_keep_alives() {
+    let server = MockServer::start().await;
+    server
+        .add_fault(tasktoken::FaultSpec {
+            provider: tasktoken::Provider::Aws,
+            operation: Some("SendTaskHeartbeat".into()),
+            error: None,
+            latency_ms: Some(400),
+            reset: false,
+            count: None,
+            probability: None,
+        })
+        .unwrap();
+    let heartbeat = |token: &str| {
+        let body = json!({ "taskToken": token }).to_string();
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {HEARTBEAT}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    // An idle keep-alive connection: one answered request, then nothing.
+    let mut idle = TcpStream::connect(server.address()).await.unwrap();
+    let health = "GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    idle.write_all(health.as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut idle).await.unwrap().0, 200);
+    // A request the mock is still answering (the fault holds it 400 ms) when the stop comes.
+    let t = task(&server);
+    let mut busy = TcpStream::connect(server.address()).await.unwrap();
+    busy.write_all(heartbeat(&t.task_token).as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let stopped = tokio::spawn(server.shutdown());
+    assert!(closed(&mut idle).await, "the idle keep-alive connection stayed open");
+    let (status, head, _) =
+        read_response(&mut busy).await.expect("the request in flight was answered");
+    assert_eq!(status, 200);
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    assert!(closed(&mut busy).await);
+    tokio::time::timeout(Duration::from_secs(3), stopped)
+        .await
+        .expect("the server stopped in time")
+        .unwrap()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
 async fn garbage_bytes_get_a_clean_close_and_the_server_keeps_serving() {
     let server = MockServer::start().await;
     for garbage in
