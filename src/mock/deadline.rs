@@ -71,9 +71,10 @@ impl Deadlines {
         self.stamp(BODY);
     }
 
-    /// The body is in (or abandoned): no deadline while the request is handled.
+    /// The body is in (or abandoned): no deadline while the request is handled, so no time is
+    /// stamped (the watchdog reads none in this phase).
     pub(super) fn busy(&self) {
-        self.stamp(BUSY);
+        self.state.store(BUSY, Ordering::Release);
     }
 
     /// The answer is out: the next head is awaited from now on.
