@@ -378,8 +378,9 @@ impl Delivery {
 pub(crate) enum Polled {
     /// It got a task at once; the answer carries it.
     Got(Delivery),
-    /// It waits; the answer given is the idle one, replaced if a task comes.
-    Held(HeldPoll),
+    /// It waits; the answer given is the idle one, replaced if a task comes. Boxed: every
+    /// answer carries a `Polled`, and a held poll is large.
+    Held(Box<HeldPoll>),
 }
 
 /// A GetActivityTask waiting for a task.

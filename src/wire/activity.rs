@@ -60,7 +60,11 @@ pub enum ActivityCall<'a> {
 
 /// The activity operation `req` names, if it names one (`X-Amz-Target`).
 pub fn operation(req: &Request<Bytes>) -> Option<&'static ActivityOperation> {
-    let target = req.headers().get(&aws_wire::TARGET)?.to_str().ok()?;
+    operation_named(req.headers().get(&aws_wire::TARGET)?.to_str().ok()?)
+}
+
+/// The activity operation an `X-Amz-Target` value names, if it names one.
+pub(crate) fn operation_named(target: &str) -> Option<&'static ActivityOperation> {
     aws::CONTRACT.activities?.operation_by_wire_name(target)
 }
 

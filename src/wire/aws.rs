@@ -184,15 +184,21 @@ impl<'de> Deserialize<'de> for MemberValue<'de> {
 /// assert_eq!(env.operation.name, "SendTaskHeartbeat");
 /// ```
 pub fn parse_envelope(req: &Request<Bytes>) -> Result<Envelope<'_>, AwsError> {
-    if req.body().len() > MAX_REQUEST_BYTES {
+    let target = req.headers().get(&TARGET).and_then(|v| v.to_str().ok());
+    parse_envelope_with(req.body(), target)
+}
+
+/// [`parse_envelope`] of a body whose `X-Amz-Target` (as visible ASCII) was already looked up.
+pub(crate) fn parse_envelope_with<'a>(
+    body: &'a [u8],
+    target: Option<&str>,
+) -> Result<Envelope<'a>, AwsError> {
+    if body.len() > MAX_REQUEST_BYTES {
         return Err(AwsError::plain(&aws::REQUEST_TOO_LARGE));
     }
-    let members = serde_json::from_slice::<Body<'_>>(req.body())
-        .map_err(|_| AwsError::plain(&SERIALIZATION))?;
-    let operation = req
-        .headers()
-        .get(&TARGET)
-        .and_then(|v| v.to_str().ok())
+    let members =
+        serde_json::from_slice::<Body<'_>>(body).map_err(|_| AwsError::plain(&SERIALIZATION))?;
+    let operation = target
         .and_then(|t| aws::CONTRACT.operation_by_wire_name(t))
         .ok_or_else(|| AwsError::plain(&UNKNOWN_OPERATION))?;
     Ok(Envelope { operation, members })
@@ -201,12 +207,13 @@ pub fn parse_envelope(req: &Request<Bytes>) -> Result<Envelope<'_>, AwsError> {
 /// Member types, then model validation: an envelope to a call.
 pub fn parse_call(envelope: Envelope<'_>) -> Result<Call<'_>, AwsError> {
     let Envelope { operation, mut members } = envelope;
-    let mut values: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(operation.members.len());
-    for member in operation.members {
+    // In the operation's member order (no operation has more members than there are names).
+    let mut values: [Option<Cow<'_, str>>; MEMBER_NAMES.len()] = Default::default();
+    for (member, value) in operation.members.iter().zip(&mut values) {
         let slot = MEMBER_NAMES.iter().position(|m| *m == member.name);
         match slot.and_then(|i| members.0[i].take()) {
-            None | Some(MemberValue::Null) => values.push(None),
-            Some(MemberValue::Str(s)) => values.push(Some(s)),
+            None | Some(MemberValue::Null) => {}
+            Some(MemberValue::Str(s)) => *value = Some(s),
             Some(MemberValue::Other) => return Err(AwsError::plain(&SERIALIZATION)),
         }
     }

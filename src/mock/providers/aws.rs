@@ -67,18 +67,21 @@ impl Adapter for Aws {
     }
 
     fn handle<'r>(&self, services: &Services<'_>, req: &'r Request<Bytes>) -> Handled<'r> {
-        if let Some(operation) = activity_wire::operation(req) {
-            return self.activity(services, req, operation);
+        // Looked up once: routing, the journal and the envelope all read it.
+        let target = req.headers().get(&wire::TARGET);
+        let target_text = target.and_then(|t| t.to_str().ok());
+        if let Some(operation) = target_text.and_then(activity_wire::operation_named) {
+            return self.activity(services, req, operation, target);
         }
         let mut effect = Effect::default();
-        let outcome = self.apply(services, req, &mut effect);
+        let outcome = self.apply(services, req, target_text, &mut effect);
         let response = match &outcome {
             Ok(_) => wire::success(services.request_id),
             Err(e) => wire::error_response(e, services.request_id),
         };
         Handled {
             response,
-            operation: req.headers().get(&wire::TARGET).map(|t| Cow::Borrowed(t.as_bytes())),
+            operation: target.map(|t| Cow::Borrowed(t.as_bytes())),
             error_code: outcome.as_ref().err().map(|e| e.spec.code),
             task_id: outcome.ok(),
             effect,
@@ -107,6 +110,7 @@ impl Aws {
         services: &Services<'_>,
         req: &'r Request<Bytes>,
         operation: &'static ActivityOperation,
+        target: Option<&'r http::HeaderValue>,
     ) -> Handled<'r> {
         let mut effect = Effect::default();
         let (response, error_code, task_id, poll) =
@@ -118,7 +122,7 @@ impl Aws {
             };
         Handled {
             response,
-            operation: req.headers().get(&wire::TARGET).map(|t| Cow::Borrowed(t.as_bytes())),
+            operation: target.map(|t| Cow::Borrowed(t.as_bytes())),
             error_code,
             task_id,
             effect,
@@ -184,13 +188,13 @@ impl Aws {
                     Take::Wait(waiting) => ActivityAnswer {
                         response: activity_wire::polled(None, rid),
                         task_id: None,
-                        poll: Some(Polled::Held(HeldPoll {
+                        poll: Some(Polled::Held(Box::new(HeldPoll {
                             waiting,
                             worker_name,
                             request_id: rid.to_owned(),
                             render: activity_wire::polled,
                             journal: None,
-                        })),
+                        }))),
                     },
                 }
             }
@@ -220,9 +224,10 @@ impl Aws {
         &self,
         services: &Services<'_>,
         req: &Request<Bytes>,
+        target: Option<&str>,
         effect: &mut Effect,
     ) -> Result<TaskId, AwsError> {
-        let envelope = wire::parse_envelope(req)?;
+        let envelope = wire::parse_envelope_with(req.body(), target)?;
         if let Some(firing) = services.faults.fire(Provider::Aws, envelope.operation.name) {
             *effect = firing.effect;
             if let Some(code) = firing.error {
