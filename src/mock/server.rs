@@ -267,8 +267,9 @@ where
 ///
 /// The deadlines and `stop` are watched by a task of their own that reaches the connection
 /// through [`Signal`]: a wake of the connection (every request has one or more) then costs one
-/// atomic load, where polling a timer and a shutdown notification beside hyper at every wake
-/// cost about a tenth of the mock's time per request in the throughput benchmark.
+/// atomic load. Polling a timer and a shared shutdown notification beside hyper at every wake
+/// cost about 0.26 µs per request in a profile of the throughput benchmark's SendTaskSuccess
+/// run, 8 % of what the mock spent per request over the bare hyper server.
 async fn supervised<IO>(
     state: Arc<Connection>,
     io: IO,
