@@ -364,13 +364,13 @@ enum State {
 }
 
 /// What a record keeps off its 40 bytes: the winner's result, and an activity task's
-/// delivery state.
+/// delivery state. 56 bytes: every completed task keeps one, so its members are boxed.
 #[derive(Debug, Default)]
 struct Outcome {
-    output: Option<String>,
-    error: Option<String>,
-    cause: Option<String>,
-    activity: Option<ActivityTask>,
+    output: Option<Box<str>>,
+    error: Option<Box<str>>,
+    cause: Option<Box<str>>,
+    activity: Option<Box<ActivityTask>>,
 }
 
 impl Outcome {
@@ -586,7 +586,8 @@ impl Store {
                 worker_name: None,
             };
             self.with_record(TaskId(id), |r| {
-                r.outcome = Some(Box::new(Outcome { activity: Some(task), ..Outcome::default() }));
+                let activity = Some(Box::new(task));
+                r.outcome = Some(Box::new(Outcome { activity, ..Outcome::default() }));
             });
         }
         let callback_id = (spec.provider == Provider::Lambda).then(|| token.clone());
@@ -634,13 +635,13 @@ impl Store {
                         return Err(Rejection::InvalidOutput(detail));
                     }
                     record.state = State::Succeeded;
-                    record.outcome.get_or_insert_default().output = Some(output.to_owned());
+                    record.outcome.get_or_insert_default().output = Some(output.into());
                 }
                 Completion::Fail { error, cause } => {
                     record.state = State::Failed;
                     let outcome = record.outcome.get_or_insert_default();
-                    outcome.error = error.map(str::to_owned);
-                    outcome.cause = cause.map(str::to_owned);
+                    outcome.error = error.map(Box::from);
+                    outcome.cause = cause.map(Box::from);
                 }
             }
             let event_id = match completion {
@@ -669,20 +670,20 @@ impl Store {
                 task_id: id,
                 provider: r.provider,
                 status: view_status(r.state),
-                output: outcome.and_then(|o| o.output.clone()),
+                output: outcome.and_then(|o| o.output.as_deref()).map(str::to_owned),
                 error: match timed_out_by {
                     Some(TimeoutKind::Heartbeat) if r.provider == Provider::Lambda => {
                         Some(r.provider.contract().timed_out_by.heartbeat.to_owned())
                     }
                     Some(_) => Some(r.provider.timeout_error().to_owned()),
-                    None => outcome.and_then(|o| o.error.clone()),
+                    None => outcome.and_then(|o| o.error.as_deref()).map(str::to_owned),
                 },
-                cause: outcome.and_then(|o| o.cause.clone()),
+                cause: outcome.and_then(|o| o.cause.as_deref()).map(str::to_owned),
                 timed_out_by,
                 heartbeats: r.heartbeats,
                 timeout_seconds: (r.timeout_secs > 0).then_some(u64::from(r.timeout_secs)),
                 heartbeat_seconds: (r.heartbeat_secs > 0).then_some(u64::from(r.heartbeat_secs)),
-                activity: outcome.and_then(|o| o.activity.as_ref()).map(|a| ActivityView {
+                activity: outcome.and_then(|o| o.activity.as_deref()).map(|a| ActivityView {
                     activity_arn: a.arn.to_string(),
                     input: a.input.clone(),
                     delivered: a.delivered,
@@ -820,6 +821,7 @@ mod tests {
     #[test]
     fn record_stays_small() {
         assert!(std::mem::size_of::<Record>() <= 40, "{}", std::mem::size_of::<Record>());
+        assert!(std::mem::size_of::<Outcome>() <= 56, "{}", std::mem::size_of::<Outcome>());
     }
 
     #[test]
