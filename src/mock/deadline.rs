@@ -66,9 +66,15 @@ impl Deadlines {
         self.state.store((self.millis_now() << PHASE_BITS) | phase, Ordering::Release);
     }
 
-    /// A head is in: its body is being read from now on.
+    /// A body is being waited for from now on: its deadline runs.
     pub(super) fn reading_body(&self) {
         self.stamp(BODY);
+    }
+
+    /// A head is in. No deadline runs until its body has to be waited for ([`Deadlines::read_body`]
+    /// stamps that moment): a body that came with its head, as most do, costs no clock read.
+    pub(super) fn head_received(&self) {
+        self.busy();
     }
 
     /// The body is in (or abandoned): no deadline while the request is handled, so no time is
@@ -125,12 +131,14 @@ impl Deadlines {
         }
     }
 
-    /// Reads a body of at most `limit` bytes before the body deadline. A body that arrives
-    /// in one frame is kept as it is, without a copy.
+    /// Reads a body of at most `limit` bytes before the body deadline, which starts the first
+    /// time the body has to be waited for. A body that arrives in one frame is kept as it is,
+    /// without a copy.
     pub(super) async fn read_body(&self, mut body: Incoming, limit: usize) -> BodyRead {
         // The body so far: its one frame as it came, until a second frame makes a copy.
         let mut single = Bytes::new();
         let mut joined: Option<bytes::BytesMut> = None;
+        let mut waited = false;
         loop {
             let frame = poll_fn(|cx| {
                 if self.body_expired() {
@@ -139,6 +147,10 @@ impl Deadlines {
                 match std::pin::Pin::new(&mut body).poll_frame(cx) {
                     Poll::Ready(frame) => Poll::Ready(Ok(frame)),
                     Poll::Pending => {
+                        if !waited {
+                            waited = true;
+                            self.reading_body();
+                        }
                         let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
                         match reader.as_ref() {
                             Some(w) if w.will_wake(cx.waker()) => {}

@@ -397,7 +397,7 @@ async fn answer(
     state: Arc<Connection>,
     req: Request<Incoming>,
 ) -> Result<Response<AnswerBody>, ResetByFault> {
-    state.deadlines.reading_body();
+    state.deadlines.head_received();
     match answer_request(&state.mock, &state.deadlines, req).await {
         Ok(Answer::Read(response)) => {
             state.deadlines.awaiting_head();
