@@ -13,6 +13,8 @@
 //! | `TASKTOKEN_BENCH_SECS`        | 3       | length of one timed run, in seconds            |
 //! | `TASKTOKEN_BENCH_ROUNDS`      | 3       | baseline/mock pairs per scenario (at least 2)  |
 //! | `TASKTOKEN_BENCH_SCENARIOS`   | all     | heartbeat, success, alibaba, lambda (comma-separated) |
+//! | `TASKTOKEN_BENCH_SLICE_MS`    | 200     | length of one server's turn within a round      |
+//! | `TASKTOKEN_BENCH_AA`          | 0       | 1: both columns measure the baseline (the method's noise) |
 //!
 //! Everything happens in one process, on 127.0.0.1 only, and stops by itself: every run is
 //! bounded by time and by a request count, and every connect and request has a timeout.
@@ -26,9 +28,15 @@
 //!   absolute requests/s depend on the machine; the figure to watch is the **ratio**
 //!   mock/baseline, where the baseline is a minimal hyper server that reads the body and
 //!   answers `200 {}` with the same headers and no work. Each round runs both servers on the
-//!   same requests, taking turns in slices of 0.5 s (which one goes first alternates), so that
-//!   a change in the machine's speed lands on both alike; the ratio is the median of the
-//!   per-round ratios, the other figures the median of rounds.
+//!   same requests, taking turns in slices of 0.2 s (which one goes first alternates), so that
+//!   a change in the machine's speed lands on both alike; each server keeps its connections
+//!   open for the whole round, so no slice pays for connecting. A round's ratio is the median
+//!   of the ratios of its pairs of neighbouring turns (15 pairs in a 3 s round), so that a
+//!   burst of other work that lands on a few turns of one server moves a few pairs rather than
+//!   the round (each round's line on stderr also gives the ratio of its totals). The ratio
+//!   reported is the median of the rounds' ratios, the other figures the median of rounds.
+//!   `TASKTOKEN_BENCH_AA=1` points both columns at the baseline: its ratios show the method's
+//!   own noise.
 //!   Target: ratio at least 0.85 in every round.
 //! * `heartbeat` cycles `SendTaskHeartbeat` over 10,000 live tokens; `success` sends
 //!   `SendTaskSuccess` with a fresh token per request (each token is used exactly once
@@ -74,8 +82,8 @@ const SUCCESS_POOL_MIN: usize = 20_000;
 const SUCCESS_POOL_MAX: usize = 3_000_000;
 /// Requests/s assumed for sizing success pools when no scenario has run yet.
 const UNMEASURED_RATE_GUESS: f64 = 150_000.0;
-/// Length of one turn of a server within a round.
-const SLICE: Duration = Duration::from_millis(500);
+/// Length of one turn of a server within a round, unless `TASKTOKEN_BENCH_SLICE_MS` says.
+const SLICE_MS: u64 = 200;
 /// Unmeasured heartbeat load on each server before the first timed run.
 const WARMUP: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -124,6 +132,10 @@ struct Settings {
     connections: usize,
     duration: Duration,
     rounds: usize,
+    /// Length of one turn of a server within a round.
+    slice: Duration,
+    /// Both columns measure the baseline (`TASKTOKEN_BENCH_AA=1`): the method's own noise.
+    aa: bool,
     /// Scenario names to run (all when the variable is unset).
     scenarios: Option<Vec<String>>,
 }
@@ -136,6 +148,10 @@ impl Settings {
             connections: env_or("TASKTOKEN_BENCH_CONNECTIONS", 32_usize).clamp(1, 4096),
             duration: Duration::from_secs_f64(secs),
             rounds: env_or("TASKTOKEN_BENCH_ROUNDS", 3_usize).clamp(2, 100),
+            slice: Duration::from_millis(
+                env_or("TASKTOKEN_BENCH_SLICE_MS", SLICE_MS).clamp(10, 60_000),
+            ),
+            aa: env_or("TASKTOKEN_BENCH_AA", 0_u8) == 1,
             scenarios: std::env::var("TASKTOKEN_BENCH_SCENARIOS").ok().map(|list| {
                 list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
             }),
@@ -506,52 +522,88 @@ struct ConnectionStats {
     completed: u64,
     errors: u64,
     latencies_us: Vec<u32>,
+    /// The connection failed and is not used again.
+    broken: bool,
 }
 
-/// Drives `feed` against `address` on `connections` keep-alive connections for `duration`.
+/// Drives `feed` against `address` on `connections` fresh keep-alive connections for `duration`.
 async fn drive(
     address: SocketAddr,
     feed: Arc<Feed>,
     connections: usize,
     duration: Duration,
 ) -> Result<Run, BoxError> {
-    let mut senders = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        senders.push(connect(address).await?);
-    }
-    let host = HeaderValue::from_str(&address.to_string())?;
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut workers = JoinSet::new();
-    for (sender, connection) in senders {
-        let (feed, host) = (feed.clone(), host.clone());
-        workers.spawn(async move {
-            let stats = load_connection(sender, &feed, &host, deadline).await;
-            connection.abort();
-            stats
-        });
-    }
-    let mut total = ConnectionStats::default();
-    let joined = tokio::time::timeout(duration + 2 * REQUEST_TIMEOUT, async {
-        while let Some(stats) = workers.join_next().await {
-            let stats = stats?;
-            total.completed += stats.completed;
-            total.errors += stats.errors;
-            total.latencies_us.extend(stats.latencies_us);
+    let mut clients = Clients::open(address, connections).await?;
+    let run = clients.drive(feed, duration).await;
+    clients.close();
+    run
+}
+
+/// One server's keep-alive client connections, open for a whole round: the slices of a round
+/// take turns on them, so no slice pays for connecting (and the server for accepting).
+struct Clients {
+    host: HeaderValue,
+    senders: Vec<SendRequest<Full<Bytes>>>,
+    connections: Vec<JoinHandle<()>>,
+}
+
+impl Clients {
+    async fn open(address: SocketAddr, connections: usize) -> Result<Clients, BoxError> {
+        let mut clients = Clients {
+            host: HeaderValue::from_str(&address.to_string())?,
+            senders: Vec::with_capacity(connections),
+            connections: Vec::with_capacity(connections),
+        };
+        for _ in 0..connections {
+            let (sender, connection) = connect(address).await?;
+            clients.senders.push(sender);
+            clients.connections.push(connection);
         }
-        Ok::<_, BoxError>(())
-    })
-    .await;
-    let elapsed = started.elapsed();
-    joined.map_err(|_| "the load generator did not finish in time")??;
-    total.latencies_us.sort_unstable();
-    Ok(Run {
-        completed: total.completed,
-        errors: total.errors,
-        elapsed,
-        latencies_us: total.latencies_us,
-        exhausted: feed.exhausted(),
-    })
+        Ok(clients)
+    }
+
+    /// Drives `feed` on every connection for `duration`. A connection that failed is not
+    /// used again (its failure is counted once).
+    async fn drive(&mut self, feed: Arc<Feed>, duration: Duration) -> Result<Run, BoxError> {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut workers = JoinSet::new();
+        for mut sender in std::mem::take(&mut self.senders) {
+            let (feed, host) = (feed.clone(), self.host.clone());
+            workers.spawn(async move {
+                let stats = load_connection(&mut sender, &feed, &host, deadline).await;
+                ((!stats.broken).then_some(sender), stats)
+            });
+        }
+        let mut total = ConnectionStats::default();
+        let joined = tokio::time::timeout(duration + 2 * REQUEST_TIMEOUT, async {
+            while let Some(joined) = workers.join_next().await {
+                let (sender, stats) = joined?;
+                self.senders.extend(sender);
+                total.completed += stats.completed;
+                total.errors += stats.errors;
+                total.latencies_us.extend(stats.latencies_us);
+            }
+            Ok::<_, BoxError>(())
+        })
+        .await;
+        let elapsed = started.elapsed();
+        joined.map_err(|_| "the load generator did not finish in time")??;
+        total.latencies_us.sort_unstable();
+        Ok(Run {
+            completed: total.completed,
+            errors: total.errors,
+            elapsed,
+            latencies_us: total.latencies_us,
+            exhausted: feed.exhausted(),
+        })
+    }
+
+    fn close(self) {
+        for connection in self.connections {
+            connection.abort();
+        }
+    }
 }
 
 /// Opens one keep-alive HTTP/1.1 client connection; its I/O runs on the returned task.
@@ -576,7 +628,7 @@ async fn connect(
 
 /// Sends requests one after another on one connection until the deadline or the feed runs out.
 async fn load_connection(
-    mut sender: SendRequest<Full<Bytes>>,
+    sender: &mut SendRequest<Full<Bytes>>,
     feed: &Feed,
     host: &HeaderValue,
     deadline: Instant,
@@ -588,8 +640,7 @@ async fn load_connection(
         let request = build_request(&feed.workload, host, n, body);
         let sent = Instant::now();
         let empty = feed.workload.protocol == Protocol::Lambda;
-        let outcome =
-            tokio::time::timeout(REQUEST_TIMEOUT, exchange(&mut sender, request, empty)).await;
+        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, exchange(sender, request, empty)).await;
         let latency = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
         match outcome {
             Ok(Ok(ok)) => {
@@ -600,6 +651,7 @@ async fn load_connection(
             // A transport failure or timeout leaves the connection unusable: stop it.
             Ok(Err(_)) | Err(_) => {
                 stats.errors += 1;
+                stats.broken = true;
                 break;
             }
         }
@@ -669,10 +721,22 @@ async fn exchange(
 struct Round {
     baseline: Run,
     mock: Run,
+    /// Mock rate / baseline rate of each pair of neighbouring turns, in order.
+    pair_ratios: Vec<f64>,
 }
 
 impl Round {
+    /// The median of the pair ratios: a burst of other work on the machine that lands on a few
+    /// turns of one server moves a few pairs, not the round.
     fn ratio(&self) -> f64 {
+        if self.pair_ratios.is_empty() {
+            return self.total_ratio();
+        }
+        median(self.pair_ratios.clone())
+    }
+
+    /// The ratio of the round's totals, as the benchmark computed it before pairs.
+    fn total_ratio(&self) -> f64 {
         self.mock.rate() / self.baseline.rate()
     }
 }
@@ -704,34 +768,52 @@ async fn run_scenario(
     for round in 1..=settings.rounds {
         let requests = workload(&rounds)?;
         let (connections, duration) = (settings.connections, settings.duration);
-        // The two servers take turns in slices of about SLICE, the first turn alternating
+        // The two servers take turns in slices of about settings.slice, the first alternating
         // from slice to slice, so that a change in the machine's speed during a round (these
         // shared machines have them) lands on both alike.
-        let slices = (duration.as_secs_f64() / SLICE.as_secs_f64()).round().max(1.0) as u32;
+        let slices =
+            (duration.as_secs_f64() / settings.slice.as_secs_f64()).round().max(1.0) as u32;
         let slice = duration / slices;
         let feeds = [Arc::new(Feed::new(requests.clone())), Arc::new(Feed::new(requests))];
-        let addresses = [servers.baseline, servers.mock.address()];
+        let second = if settings.aa { servers.baseline } else { servers.mock.address() };
+        let mut clients = [
+            Clients::open(servers.baseline, connections).await?,
+            Clients::open(second, connections).await?,
+        ];
         let mut runs: [Option<Run>; 2] = [None, None];
+        let mut pair_ratios = Vec::with_capacity(slices as usize);
         for n in 0..slices {
             let first = (round as u32 + n) % 2;
+            let mut rates = [0.0; 2];
             for which in [first, 1 - first] {
                 let which = which as usize;
-                let run = drive(addresses[which], feeds[which].clone(), connections, slice).await?;
+                let run = clients[which].drive(feeds[which].clone(), slice).await?;
+                rates[which] = run.rate();
                 runs[which] = Some(match runs[which].take() {
                     Some(before) => before.merge(run),
                     None => run,
                 });
             }
+            if rates[0] > 0.0 {
+                pair_ratios.push(rates[1] / rates[0]);
+            }
+        }
+        for clients in clients {
+            clients.close();
         }
         let [Some(baseline), Some(mock)] = runs else {
             return Err("a round ran no slice".into());
         };
+        let round_result = Round { baseline, mock, pair_ratios };
         eprintln!(
-            "{name} round {round}: baseline {:.0} req/s, mock {:.0} req/s",
-            baseline.rate(),
-            mock.rate()
+            "{name} round {round}: baseline {:.0} req/s, mock {:.0} req/s; ratio {:.3} (median of {} turn pairs; {:.3} from the totals)",
+            round_result.baseline.rate(),
+            round_result.mock.rate(),
+            round_result.ratio(),
+            round_result.pair_ratios.len(),
+            round_result.total_ratio(),
         );
-        rounds.push(Round { baseline, mock });
+        rounds.push(round_result);
     }
     Ok(Scenario { name, rounds })
 }
@@ -836,9 +918,10 @@ impl ThroughputReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\n== throughput: {} connections, {:.1} s per run, {} rounds, {TOKIO_WORKERS} tokio workers, 127.0.0.1 ==",
+            "\n== throughput: {} connections, {:.1} s per run in {} ms slices, {} rounds, {TOKIO_WORKERS} tokio workers, 127.0.0.1 ==",
             settings.connections,
             settings.duration.as_secs_f64(),
+            settings.slice.as_millis(),
             settings.rounds
         );
         let _ = writeln!(
@@ -859,6 +942,12 @@ impl ThroughputReport {
             "success token pools (fresh tasks created before each round): {}",
             pools.join(", ")
         );
+        if settings.aa {
+            let _ = writeln!(
+                out,
+                "A/A run (TASKTOKEN_BENCH_AA=1): the mock column is the baseline server again, so every ratio would be 1 but for the method's noise"
+            );
+        }
         let _ = writeln!(
             out,
             "mock state check: {} success 200s, {} tasks succeeded in the mock ({})",
@@ -917,7 +1006,7 @@ impl ThroughputReport {
         }
         let _ = writeln!(
             out,
-            "(latencies in microseconds; ratio = mock req/s / baseline req/s, median of per-round ratios;\n a wide ratio range means other work on the machine disturbed some runs: rerun, or raise TASKTOKEN_BENCH_ROUNDS)"
+            "(latencies in microseconds; ratio = mock req/s / baseline req/s: per round, the median over its pairs of neighbouring turns; then the median of rounds;\n a wide ratio range means other work on the machine disturbed some runs: rerun, or raise TASKTOKEN_BENCH_ROUNDS)"
         );
     }
 }
