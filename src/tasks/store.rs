@@ -363,8 +363,9 @@ enum State {
     Deleted,
 }
 
-/// What a record keeps off its 40 bytes: the winner's result, and an activity task's
-/// delivery state. 56 bytes: every completed task keeps one, so its members are boxed.
+/// What a record keeps off its 40 bytes, in its shard's [`Results`] side table: a failure's
+/// error and cause, an activity task's delivery state and result, and an output too long for
+/// the shard's text chunks. 56 bytes, its members boxed.
 #[derive(Debug, Default)]
 struct Outcome {
     output: Option<Box<str>>,
@@ -379,6 +380,110 @@ impl Outcome {
     }
 }
 
+/// Where a record's result is kept, in its shard's [`Results`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// No result (pending, timed out, deleted).
+    Nothing,
+    /// A success's output, at this offset of the shard's text chunks.
+    Output(u32),
+    /// An [`Outcome`], at this index of the shard's side table.
+    Outcome(u32),
+}
+
+/// Bytes in one text chunk.
+const TEXT_CHUNK: usize = 64 * 1024;
+/// Longest output kept in the text chunks; a longer one gets a box of its own.
+const MAX_CHUNKED_TEXT: usize = TEXT_CHUNK / 4;
+
+/// The results of one shard's tasks. A success's output is appended to fixed-size text chunks
+/// (a 4-byte length, then its bytes) rather than given an allocation of its own: most tasks end
+/// in a success, and the store never frees a result while the task is known, so a heap
+/// allocation per success (two, with its outcome) grew the heap by about 96 bytes each, and
+/// the page faults of that growth were a large part of the mock's cost per SendTaskSuccess.
+/// Anything else goes in a side table of [`Outcome`]s. Like the records, both only grow until
+/// a reset.
+#[derive(Debug, Default)]
+struct Results {
+    texts: Vec<Vec<u8>>,
+    outcomes: Vec<Outcome>,
+}
+
+impl Results {
+    /// The outcome `kept` names, if it names one.
+    fn outcome(&self, kept: Kept) -> Option<&Outcome> {
+        match kept {
+            Kept::Outcome(i) => self.outcomes.get(i as usize),
+            _ => None,
+        }
+    }
+
+    /// The outcome `kept` names, made first (with any output already kept) if it names none.
+    fn outcome_mut(&mut self, kept: &mut Kept) -> Option<&mut Outcome> {
+        if !matches!(kept, Kept::Outcome(_)) {
+            let output = self.output(*kept).map(Box::from);
+            let index = u32::try_from(self.outcomes.len()).ok()?;
+            self.outcomes.push(Outcome { output, ..Outcome::default() });
+            *kept = Kept::Outcome(index);
+        }
+        match *kept {
+            Kept::Outcome(i) => self.outcomes.get_mut(i as usize),
+            _ => None,
+        }
+    }
+
+    /// Keeps `output` as the result `kept` names.
+    fn keep_output(&mut self, kept: &mut Kept, output: &str) {
+        if *kept == Kept::Nothing {
+            if let Some(at) = self.push_text(output) {
+                *kept = Kept::Output(at);
+                return;
+            }
+        }
+        if let Some(outcome) = self.outcome_mut(kept) {
+            outcome.output = Some(output.into());
+        }
+    }
+
+    /// The output `kept` names, if any.
+    fn output(&self, kept: Kept) -> Option<&str> {
+        match kept {
+            Kept::Nothing => None,
+            Kept::Output(at) => self.text(at),
+            Kept::Outcome(i) => self.outcomes.get(i as usize)?.output.as_deref(),
+        }
+    }
+
+    /// Appends `text` to the chunks; its offset, or `None` when it is too long or the
+    /// offsets (4 GiB a shard) are used up.
+    fn push_text(&mut self, text: &str) -> Option<u32> {
+        if text.len() > MAX_CHUNKED_TEXT {
+            return None;
+        }
+        let need = 4 + text.len();
+        if self.texts.last().is_none_or(|chunk| chunk.len() + need > TEXT_CHUNK) {
+            if (self.texts.len() + 1) * TEXT_CHUNK > 1 << 32 {
+                return None;
+            }
+            self.texts.push(Vec::with_capacity(TEXT_CHUNK));
+        }
+        let index = self.texts.len() - 1;
+        let chunk = self.texts.last_mut()?;
+        let at = u32::try_from(index * TEXT_CHUNK + chunk.len()).ok()?;
+        chunk.extend_from_slice(&u32::try_from(text.len()).ok()?.to_le_bytes());
+        chunk.extend_from_slice(text.as_bytes());
+        Some(at)
+    }
+
+    fn text(&self, at: u32) -> Option<&str> {
+        let at = at as usize;
+        let chunk = self.texts.get(at / TEXT_CHUNK)?;
+        let from = at % TEXT_CHUNK;
+        let len = u32::from_le_bytes(chunk.get(from..from + 4)?.try_into().ok()?) as usize;
+        std::str::from_utf8(chunk.get(from + 4..from + 4 + len)?).ok()
+    }
+}
+
 /// One task: 40 bytes while pending.
 #[derive(Debug)]
 struct Record {
@@ -389,7 +494,7 @@ struct Record {
     heartbeats: u32,
     provider: Provider,
     state: State,
-    outcome: Option<Box<Outcome>>,
+    kept: Kept,
 }
 
 const NEVER: u64 = u64::MAX;
@@ -413,6 +518,7 @@ struct Shard {
     /// Global slot number of `tasks[0]`; raised by a reset so old ids never match.
     first_slot: u64,
     tasks: Vec<Record>,
+    results: Results,
 }
 
 /// The task store: the only state of the mock.
@@ -560,7 +666,7 @@ impl Store {
             heartbeats: 0,
             provider: spec.provider,
             state: State::Pending,
-            outcome: None,
+            kept: Kept::Nothing,
         };
         let shard_index = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
         let id = {
@@ -585,9 +691,10 @@ impl Store {
                 delivered: false,
                 worker_name: None,
             };
-            self.with_record(TaskId(id), |r| {
-                let activity = Some(Box::new(task));
-                r.outcome = Some(Box::new(Outcome { activity, ..Outcome::default() }));
+            self.with_record(TaskId(id), |r, results| {
+                if let Some(outcome) = results.outcome_mut(&mut r.kept) {
+                    outcome.activity = Some(Box::new(task));
+                }
             });
         }
         let callback_id = (spec.provider == Provider::Lambda).then(|| token.clone());
@@ -610,7 +717,7 @@ impl Store {
             return Err(Rejection::InvalidToken);
         }
         let now = self.clock.now_ms();
-        self.with_record(TaskId(id), |record| {
+        self.with_record(TaskId(id), |record, results| {
             if record.provider != provider {
                 return Err(Rejection::InvalidToken);
             }
@@ -624,7 +731,7 @@ impl Store {
                 Completion::Heartbeat => {
                     record.heartbeats = record.heartbeats.saturating_add(1);
                     // A queued activity task's deadlines start only when a worker takes it.
-                    let queued = record.outcome.as_deref().is_some_and(Outcome::activity_queued);
+                    let queued = results.outcome(record.kept).is_some_and(Outcome::activity_queued);
                     if record.heartbeat_secs > 0 && !queued {
                         record.heartbeat_at =
                             now.saturating_add(u64::from(record.heartbeat_secs) * 1000);
@@ -635,13 +742,14 @@ impl Store {
                         return Err(Rejection::InvalidOutput(detail));
                     }
                     record.state = State::Succeeded;
-                    record.outcome.get_or_insert_default().output = Some(output.into());
+                    results.keep_output(&mut record.kept, output);
                 }
                 Completion::Fail { error, cause } => {
                     record.state = State::Failed;
-                    let outcome = record.outcome.get_or_insert_default();
-                    outcome.error = error.map(Box::from);
-                    outcome.cause = cause.map(Box::from);
+                    if let Some(outcome) = results.outcome_mut(&mut record.kept) {
+                        outcome.error = error.map(Box::from);
+                        outcome.cause = cause.map(Box::from);
+                    }
                 }
             }
             let event_id = match completion {
@@ -656,12 +764,12 @@ impl Store {
     /// The task as it is now, deadlines applied; `None` if unknown or deleted.
     pub fn view(&self, id: TaskId) -> Option<TaskView> {
         let now = self.clock.now_ms();
-        self.with_record(id, |r| {
+        self.with_record(id, |r, results| {
             r.refresh(now);
             if r.state == State::Deleted {
                 return None;
             }
-            let outcome = r.outcome.as_deref();
+            let outcome = results.outcome(r.kept);
             let timed_out_by = match r.state {
                 State::TimedOut(kind) => Some(kind),
                 _ => None,
@@ -670,7 +778,7 @@ impl Store {
                 task_id: id,
                 provider: r.provider,
                 status: view_status(r.state),
-                output: outcome.and_then(|o| o.output.as_deref()).map(str::to_owned),
+                output: results.output(r.kept).map(str::to_owned),
                 error: match timed_out_by {
                     Some(TimeoutKind::Heartbeat) if r.provider == Provider::Lambda => {
                         Some(r.provider.contract().timed_out_by.heartbeat.to_owned())
@@ -698,9 +806,9 @@ impl Store {
     /// not yet taken (a task completed, timed out or deleted first is never delivered).
     pub fn handover(&self, id: TaskId) -> Option<Handover> {
         let now = self.clock.now_ms();
-        self.with_record(id, |r| {
+        self.with_record(id, |r, results| {
             r.refresh(now);
-            let activity = r.outcome.as_deref()?.activity.as_ref()?;
+            let activity = results.outcome(r.kept)?.activity.as_ref()?;
             (r.state == State::Pending && !activity.delivered).then(|| Handover {
                 task_id: id,
                 task_token: activity.token.clone(),
@@ -714,8 +822,10 @@ impl Store {
     /// deadlines. Returns false (and changes nothing) if it was not queued.
     pub fn deliver(&self, id: TaskId, worker_name: Option<&str>) -> bool {
         let now = self.clock.now_ms();
-        self.with_record(id, |r| {
-            let Some(outcome) = r.outcome.as_deref_mut() else { return false };
+        self.with_record(id, |r, results| {
+            // Only an activity task has an outcome from its creation on.
+            let Kept::Outcome(index) = r.kept else { return false };
+            let Some(outcome) = results.outcomes.get_mut(index as usize) else { return false };
             if !outcome.activity_queued() {
                 return false;
             }
@@ -736,12 +846,13 @@ impl Store {
 
     /// Deletes a task: its token then gets the provider's "does not exist" error.
     pub fn delete(&self, id: TaskId) -> bool {
-        self.with_record(id, |r| {
+        self.with_record(id, |r, _| {
             if r.state == State::Deleted {
                 return false;
             }
             r.state = State::Deleted;
-            r.outcome = None;
+            // What it kept stays in the shard's results until a reset, as the record does.
+            r.kept = Kept::Nothing;
             true
         })
         .unwrap_or(false)
@@ -753,6 +864,7 @@ impl Store {
             let mut shard = self.lock(i);
             shard.first_slot += shard.tasks.len() as u64;
             shard.tasks = Vec::new();
+            shard.results = Results::default();
         }
         self.live.store(0, Ordering::Release);
     }
@@ -777,13 +889,18 @@ impl Store {
         stats
     }
 
-    fn with_record<T>(&self, id: TaskId, f: impl FnOnce(&mut Record) -> T) -> Option<T> {
+    fn with_record<T>(
+        &self,
+        id: TaskId,
+        f: impl FnOnce(&mut Record, &mut Results) -> T,
+    ) -> Option<T> {
         let shard_index = (id.0 % SHARDS as u64) as usize;
         let slot = id.0 / SHARDS as u64;
         let mut shard = self.lock(shard_index);
         let index = slot.checked_sub(shard.first_slot)?;
-        let record = shard.tasks.get_mut(usize::try_from(index).ok()?)?;
-        Some(f(record))
+        let Shard { tasks, results, .. } = &mut *shard;
+        let record = tasks.get_mut(usize::try_from(index).ok()?)?;
+        Some(f(record, results))
     }
 
     fn lock(&self, i: usize) -> MutexGuard<'_, Shard> {
@@ -822,6 +939,55 @@ mod tests {
     fn record_stays_small() {
         assert!(std::mem::size_of::<Record>() <= 40, "{}", std::mem::size_of::<Record>());
         assert!(std::mem::size_of::<Outcome>() <= 56, "{}", std::mem::size_of::<Outcome>());
+    }
+
+    #[test]
+    fn outputs_come_back_byte_for_byte_across_chunks_and_past_the_chunked_limit() {
+        let mut results = Results::default();
+        let long = "é".repeat(MAX_CHUNKED_TEXT); // twice the limit in bytes
+        let mut texts: Vec<String> = (0..40_000)
+            .map(|n| format!("{{\"n\":{n},\"s\":\"{}\"}}", "😀".repeat(n % 7)))
+            .collect();
+        texts.extend([String::new(), long.clone(), "x".repeat(MAX_CHUNKED_TEXT)]);
+        let mut kept = Vec::new();
+        for text in &texts {
+            let mut k = Kept::Nothing;
+            results.keep_output(&mut k, text);
+            kept.push(k);
+        }
+        assert!(results.texts.len() > 2, "the outputs span several chunks");
+        assert!(results.texts.iter().all(|c| c.len() <= TEXT_CHUNK && c.capacity() == TEXT_CHUNK));
+        for (text, k) in texts.iter().zip(&kept) {
+            assert_eq!(results.output(*k), Some(text.as_str()));
+        }
+        assert!(matches!(kept[texts.len() - 2], Kept::Outcome(_)), "a long output is boxed");
+        assert!(matches!(kept[texts.len() - 1], Kept::Output(_)), "the limit itself is chunked");
+        // Failing a task that kept an output moves the output into its outcome.
+        let mut k = kept[0];
+        results.outcome_mut(&mut k).unwrap().error = Some("E".into());
+        assert_eq!(results.output(k), Some(texts[0].as_str()));
+        assert_eq!(results.outcome(k).unwrap().error.as_deref(), Some("E"));
+    }
+
+    #[test]
+    fn completions_keep_their_results_through_the_store() {
+        let store = Store::new(Clock::virtual_at(0));
+        let ok = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
+        let failed = store.create(&TaskSpec::new(Provider::Aws)).unwrap();
+        let output = format!("{{\"k\":\"{}\"}}", "€".repeat(100));
+        store
+            .apply(Provider::Aws, &ok.task_token, Completion::Succeed { output: &output }, None)
+            .unwrap();
+        let fail = Completion::Fail { error: Some("E"), cause: Some("ç") };
+        store.apply(Provider::Aws, &failed.task_token, fail, None).unwrap();
+        assert_eq!(store.view(ok.task_id).unwrap().output.as_deref(), Some(output.as_str()));
+        let view = store.view(failed.task_id).unwrap();
+        assert_eq!(
+            (view.output, view.error.as_deref(), view.cause.as_deref()),
+            (None, Some("E"), Some("ç"))
+        );
+        assert!(store.delete(ok.task_id));
+        assert!(store.view(ok.task_id).is_none());
     }
 
     #[test]
