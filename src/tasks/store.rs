@@ -418,6 +418,14 @@ impl Results {
         }
     }
 
+    /// The outcome `kept` names, if it names one, to change.
+    fn existing_mut(&mut self, kept: Kept) -> Option<&mut Outcome> {
+        match kept {
+            Kept::Outcome(i) => self.outcomes.get_mut(i as usize),
+            _ => None,
+        }
+    }
+
     /// The outcome `kept` names, made first (with any output already kept) if it names none.
     fn outcome_mut(&mut self, kept: &mut Kept) -> Option<&mut Outcome> {
         if !matches!(kept, Kept::Outcome(_)) {
@@ -426,10 +434,7 @@ impl Results {
             self.outcomes.push(Outcome { output, ..Outcome::default() });
             *kept = Kept::Outcome(index);
         }
-        match *kept {
-            Kept::Outcome(i) => self.outcomes.get_mut(i as usize),
-            _ => None,
-        }
+        self.existing_mut(*kept)
     }
 
     /// Keeps `output` as the result `kept` names.
@@ -824,8 +829,7 @@ impl Store {
         let now = self.clock.now_ms();
         self.with_record(id, |r, results| {
             // Only an activity task has an outcome from its creation on.
-            let Kept::Outcome(index) = r.kept else { return false };
-            let Some(outcome) = results.outcomes.get_mut(index as usize) else { return false };
+            let Some(outcome) = results.existing_mut(r.kept) else { return false };
             if !outcome.activity_queued() {
                 return false;
             }
