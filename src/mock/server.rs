@@ -174,15 +174,15 @@ pub async fn serve(
                 }
                 _ = stopped.changed() => return,
             }
-            // Boxed: the task's own allocation stays the size of the wait above.
-            let stop = stopped.clone();
+            // Boxed: the task's own allocation stays the size of the wait above. The receiver
+            // goes to the connection's watchdog, which lives as long as the connection.
             let served = Box::pin(async move {
-                supervised(Connection::new(mock, accepted), stream, Some(stop)).await
+                supervised(Connection::new(mock, accepted), stream, Some(stopped)).await
             });
             if let Err(e) = served.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-            drop((permit, stopped));
+            drop(permit);
         });
     }
     drop((listener, stopped));
