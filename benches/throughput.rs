@@ -15,6 +15,7 @@
 //! | `TASKTOKEN_BENCH_SCENARIOS`   | all     | heartbeat, success, alibaba, lambda (comma-separated) |
 //! | `TASKTOKEN_BENCH_SLICE_MS`    | 200     | length of one server's turn within a round      |
 //! | `TASKTOKEN_BENCH_AA`          | 0       | 1: both columns measure the baseline (the method's noise) |
+//! | `TASKTOKEN_BENCH_JOURNAL`     | 1000    | the mock's journal capacity (0 turns it off, to see the journal's share of the gap) |
 //!
 //! Everything happens in one process, on 127.0.0.1 only, and stops by itself: every run is
 //! bounded by time and by a request count, and every connect and request has a timeout.
@@ -136,6 +137,8 @@ struct Settings {
     slice: Duration,
     /// Both columns measure the baseline (`TASKTOKEN_BENCH_AA=1`): the method's own noise.
     aa: bool,
+    /// The mock's journal capacity (`TASKTOKEN_BENCH_JOURNAL`; the default configuration's).
+    journal: usize,
     /// Scenario names to run (all when the variable is unset).
     scenarios: Option<Vec<String>>,
 }
@@ -152,6 +155,7 @@ impl Settings {
                 env_or("TASKTOKEN_BENCH_SLICE_MS", SLICE_MS).clamp(10, 60_000),
             ),
             aa: env_or("TASKTOKEN_BENCH_AA", 0_u8) == 1,
+            journal: env_or("TASKTOKEN_BENCH_JOURNAL", MockConfig::DEFAULT_JOURNAL_CAPACITY),
             scenarios: std::env::var("TASKTOKEN_BENCH_SCENARIOS").ok().map(|list| {
                 list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
             }),
@@ -262,8 +266,9 @@ struct Servers {
 }
 
 impl Servers {
-    async fn start() -> Result<Servers, BoxError> {
-        let mock = Mock::new(MockConfig::default().journal_capacity(1000).max_tasks(64_000_000))?;
+    async fn start(journal: usize) -> Result<Servers, BoxError> {
+        let config = MockConfig::default().journal_capacity(journal).max_tasks(64_000_000);
+        let mock = Mock::new(config)?;
         let mock = MockServer::start_with(mock).await?;
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let baseline = listener.local_addr()?;
@@ -825,7 +830,7 @@ struct ThroughputReport {
 }
 
 async fn measure_throughput(settings: &Settings) -> Result<ThroughputReport, BoxError> {
-    let servers = Servers::start().await?;
+    let servers = Servers::start(settings.journal).await?;
     let result = run_all(&servers, settings).await;
     servers.stop().await;
     result
@@ -915,11 +920,12 @@ impl ThroughputReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\n== throughput: {} connections, {:.1} s per run in {} ms slices, {} rounds, {TOKIO_WORKERS} tokio workers, 127.0.0.1 ==",
+            "\n== throughput: {} connections, {:.1} s per run in {} ms slices, {} rounds, {TOKIO_WORKERS} tokio workers, mock journal of {} entries, 127.0.0.1 ==",
             settings.connections,
             settings.duration.as_secs_f64(),
             settings.slice.as_millis(),
-            settings.rounds
+            settings.rounds,
+            settings.journal
         );
         let _ = writeln!(
             out,
